@@ -1,0 +1,105 @@
+"""Database connection and schema migrations (Tortoise ORM, SQLite or PostgreSQL)."""
+from __future__ import annotations
+
+import contextlib
+from pathlib import Path
+from typing import AsyncIterator
+from urllib.parse import unquote, urlsplit
+
+import asyncpg
+from tortoise import Tortoise, connections
+from tortoise.migrations.executor import MigrationExecutor
+
+from models import APP
+
+# Any constant works: it only has to be the same in every process of the installation.
+MIGRATION_LOCK_ID = 0x43524D  # "CRM"
+
+
+def tortoise_config(database_url: str) -> dict:
+    if database_url.startswith("sqlite://"):
+        path = database_url[len("sqlite://"):]
+        if path != ":memory:":
+            Path(path).parent.mkdir(parents=True, exist_ok=True)
+        connection = {
+            "engine": "tortoise.backends.sqlite",
+            # busy_timeout: a second local process waits for the write lock instead of failing
+            "credentials": {"file_path": path, "busy_timeout": 10000},
+        }
+    else:
+        parts = urlsplit(database_url)
+        connection = {
+            "engine": "tortoise.backends.asyncpg",
+            "credentials": {
+                "host": parts.hostname,
+                "port": parts.port or 5432,
+                "user": unquote(parts.username or "postgres"),
+                "password": unquote(parts.password or ""),
+                "database": parts.path.lstrip("/"),
+                "minsize": 1,
+                "maxsize": 10,
+            },
+        }
+    return {
+        "connections": {"default": connection},
+        "apps": {APP: {"models": ["models"], "migrations": "models.migrations", "default_connection": "default"}},
+        "use_tz": True,
+        "timezone": "UTC",
+    }
+
+
+def is_postgres() -> bool:
+    return connections.get("default").capabilities.dialect == "postgres"
+
+
+async def connect(database_url: str) -> None:
+    await Tortoise.init(config=tortoise_config(database_url))
+
+
+async def close() -> None:
+    await Tortoise.close_connections()
+
+
+async def upgrade(database_url: str) -> list[str]:
+    """Apply pending migrations on the connected database; returns the names applied.
+
+    Processes starting together on one PostgreSQL database take turns.
+    """
+    async with _migration_lock(database_url):
+        executor = _executor()
+        pending = await pending_migrations()
+        await executor.migrate()
+        return pending
+
+
+async def pending_migrations() -> list[str]:
+    """Names of migrations not yet applied on the connected database."""
+    plan = await _executor().plan()
+    return [step.migration.name for step in plan if not step.backward]
+
+
+def _executor() -> MigrationExecutor:
+    return MigrationExecutor(connections.get("default"), tortoise_config("sqlite://:memory:")["apps"])
+
+
+@contextlib.asynccontextmanager
+async def _migration_lock(database_url: str) -> AsyncIterator[None]:
+    if not database_url.startswith("postgres://"):
+        yield  # SQLite serialises writers itself
+        return
+    # a session lock on a connection of its own, so migrations run in their own transactions
+    lock_connection = await asyncpg.connect(database_url)
+    try:
+        await lock_connection.execute("SELECT pg_advisory_lock($1)", MIGRATION_LOCK_ID)
+        yield
+    finally:
+        await lock_connection.close()  # closing releases the lock
+
+
+async def ping() -> None:
+    await connections.get("default").execute_query("SELECT 1")
+
+
+# For developers: `tortoise -c crm.db.TORTOISE_ORM makemigrations` writes a migration
+# for model changes into models/migrations/ (see the README).
+TORTOISE_ORM = tortoise_config("sqlite://:memory:")

@@ -1,0 +1,189 @@
+"""Tortoise ORM models: the data and its relations, nothing else.
+
+The rules that keep these rows consistent live in the `crm` package.
+"""
+from tortoise import fields
+from tortoise.models import Model
+
+APP = "crm"
+
+THIRDPARTY_TYPES = ("prospect", "customer", "both")
+STATUSES = ("active", "closed")
+CUSTOM_FIELD_TARGETS = ("thirdparty", "contact")
+
+
+class Timestamped(Model):
+    created_at = fields.DatetimeField(auto_now_add=True)
+    updated_at = fields.DatetimeField(auto_now=True)
+    created_by = fields.CharField(max_length=32, default="system")
+    updated_by = fields.CharField(max_length=32, default="system")
+
+    class Meta:
+        abstract = True
+
+
+# A Slack user, known by ID. `role` is the stored role; admins come from CRM_ADMINS.
+class User(Model):
+
+    id = fields.CharField(max_length=32, primary_key=True)
+    name = fields.CharField(max_length=255, default="")
+    email = fields.CharField(max_length=255, null=True)
+    tz = fields.CharField(max_length=64, null=True)
+    role = fields.CharField(max_length=16, default="sales")
+    is_guest = fields.BooleanField(default=False)
+    refreshed_at = fields.DatetimeField(null=True)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "crm_user"
+
+
+class Tag(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64, unique=True)
+
+    class Meta:
+        table = "crm_tag"
+
+
+class ThirdParty(Timestamped):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    name = fields.CharField(max_length=255)
+    # lower-cased, accent- and punctuation-free name: duplicate detection and ref lookup
+    name_key = fields.CharField(max_length=255, db_index=True)
+    alias = fields.CharField(max_length=255, default="")
+    type = fields.CharField(max_length=16)
+    status = fields.CharField(max_length=16, default="active")
+    email = fields.CharField(max_length=255, default="")
+    phone = fields.CharField(max_length=64, default="")
+    website = fields.CharField(max_length=255, default="")
+    address = fields.TextField(default="")
+    zip = fields.CharField(max_length=32, default="")
+    town = fields.CharField(max_length=128, default="")
+    country = fields.CharField(max_length=2, default="")
+    language = fields.CharField(max_length=16, default="")
+    vat_id = fields.CharField(max_length=32, default="")
+    # VAT id without spaces, dots or dashes, upper-cased: duplicate detection
+    vat_key = fields.CharField(max_length=32, default="", db_index=True)
+    note_public = fields.TextField(default="")
+    note_private = fields.TextField(default="")
+    # everything `/crm search` matches, normalised (own fields and contacts' names and emails)
+    search_text = fields.TextField(default="")
+    tags: fields.ManyToManyRelation[Tag] = fields.ManyToManyField(
+        f"{APP}.Tag", related_name="thirdparties", through="crm_thirdparty_tag"
+    )
+    sales_reps: fields.ManyToManyRelation[User] = fields.ManyToManyField(
+        f"{APP}.User", related_name="thirdparties", through="crm_thirdparty_rep"
+    )
+
+    class Meta:
+        table = "crm_thirdparty"
+
+
+class Contact(Timestamped):
+    id = fields.IntField(primary_key=True)
+    thirdparty: fields.ForeignKeyRelation[ThirdParty] = fields.ForeignKeyField(
+        f"{APP}.ThirdParty", related_name="contacts", on_delete=fields.CASCADE
+    )
+    first_name = fields.CharField(max_length=128, default="")
+    last_name = fields.CharField(max_length=128, default="")
+    job_title = fields.CharField(max_length=128, default="")
+    email = fields.CharField(max_length=255, default="", db_index=True)
+    phone = fields.CharField(max_length=64, default="")
+    address = fields.TextField(default="")
+    zip = fields.CharField(max_length=32, default="")
+    town = fields.CharField(max_length=128, default="")
+    country = fields.CharField(max_length=2, default="")
+    language = fields.CharField(max_length=16, default="")
+    note = fields.TextField(default="")
+
+    class Meta:
+        table = "crm_contact"
+
+
+# An admin-defined field of third parties or contacts.
+class CustomField(Model):
+
+    id = fields.IntField(primary_key=True)
+    applies_to = fields.CharField(max_length=16)
+    key = fields.CharField(max_length=32)
+    label = fields.CharField(max_length=64)
+    field_type = fields.CharField(max_length=16)
+    required = fields.BooleanField(default=False)
+    unique = fields.BooleanField(default=False)
+    default = fields.TextField(null=True)
+    options = fields.JSONField(default=list)
+    position = fields.IntField(default=0)
+    created_at = fields.DatetimeField(auto_now_add=True)
+
+    class Meta:
+        table = "crm_custom_field"
+        unique_together = (("applies_to", "key"),)
+
+
+# One value of one custom field on one third party or contact, in canonical text form.
+class CustomFieldValue(Model):
+
+    id = fields.IntField(primary_key=True)
+    field: fields.ForeignKeyRelation[CustomField] = fields.ForeignKeyField(
+        f"{APP}.CustomField", related_name="values", on_delete=fields.CASCADE
+    )
+    thirdparty: fields.ForeignKeyNullableRelation[ThirdParty] = fields.ForeignKeyField(
+        f"{APP}.ThirdParty", related_name="custom_values", null=True, on_delete=fields.CASCADE
+    )
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
+        f"{APP}.Contact", related_name="custom_values", null=True, on_delete=fields.CASCADE
+    )
+    value = fields.TextField()
+    # numbers (integer, amount) as numbers so filters compare them numerically
+    number = fields.DecimalField(max_digits=30, decimal_places=6, null=True)
+    # set only for unique fields: the database refuses a second record with the same value
+    unique_value = fields.CharField(max_length=255, null=True)
+
+    class Meta:
+        table = "crm_custom_value"
+        unique_together = (("field", "thirdparty"), ("field", "contact"), ("field", "unique_value"))
+
+
+class NumberingMask(Model):
+    object_type = fields.CharField(max_length=32, primary_key=True)
+    mask = fields.CharField(max_length=64)
+    updated_at = fields.DatetimeField(auto_now=True)
+    updated_by = fields.CharField(max_length=32, default="system")
+
+    class Meta:
+        table = "crm_numbering_mask"
+
+
+# The last value given for one object type and counter key (reset period, type letter).
+class NumberingCounter(Model):
+
+    id = fields.IntField(primary_key=True)
+    object_type = fields.CharField(max_length=32)
+    counter_key = fields.CharField(max_length=32)
+    value = fields.IntField()
+
+    class Meta:
+        table = "crm_numbering_counter"
+        unique_together = (("object_type", "counter_key"),)
+
+
+# An agenda event (SPEC §10), written in the transaction of the change it records.
+class Event(Model):
+
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=32)
+    occurred_at = fields.DatetimeField(db_index=True)
+    user_id = fields.CharField(max_length=32)
+    thirdparty: fields.ForeignKeyNullableRelation[ThirdParty] = fields.ForeignKeyField(
+        f"{APP}.ThirdParty", related_name="events", null=True, on_delete=fields.CASCADE
+    )
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
+        f"{APP}.Contact", related_name="events", null=True, on_delete=fields.SET_NULL
+    )
+    label = fields.CharField(max_length=255)
+    details = fields.JSONField(default=dict)
+
+    class Meta:
+        table = "crm_event"

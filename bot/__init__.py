@@ -1,0 +1,1 @@
+"""Slack side: the /crm command, modals, shortcuts and event handlers."""

@@ -1,0 +1,134 @@
+"""Export files (SPEC §6): cell text, formula-safe CSV that round-trips, string-only XLSX."""
+import csv
+import io
+from datetime import date, datetime, timezone
+from decimal import Decimal
+
+import openpyxl
+import pytest
+
+from crm.tabular import cell_text, csv_safe, csv_unsafe, write_csv, write_xlsx
+
+HEADER = ["code", "name", "tags", "created_at", "cf.budget"]
+ROWS = [
+    ["CU2601-00001", 'Acme, "Widgets"\nLtd', ["vip", "north"],
+     datetime(2026, 1, 2, 3, 4, 5, tzinfo=timezone.utc), Decimal("1E+3")],
+    ["CU2601-00002", "Café 日本", [], None, Decimal("-12.50")],
+    ["CU2601-00003", "=1+1", ["@SUM"], None, "+33 1 23 45"],
+]
+EXPECTED_TEXT = [
+    HEADER,
+    ["CU2601-00001", 'Acme, "Widgets"\nLtd', "vip;north", "2026-01-02T03:04:05+00:00", "1000"],
+    ["CU2601-00002", "Café 日本", "", "", "-12.50"],
+    ["CU2601-00003", "=1+1", "@SUM", "", "+33 1 23 45"],
+]
+
+
+@pytest.mark.parametrize("value, text", [
+    (None, ""),
+    (True, "true"),
+    (False, "false"),
+    (0, "0"),
+    (Decimal("1E+3"), "1000"),
+    (Decimal("0.000001"), "0.000001"),
+    (Decimal("12.50"), "12.50"),
+    (datetime(2026, 1, 2, 3, 4, tzinfo=timezone.utc), "2026-01-02T03:04:00+00:00"),
+    (date(2026, 1, 2), "2026-01-02"),
+    (["vip", "north"], "vip;north"),
+    (("U1", "U2"), "U1;U2"),
+    ("Café", "Café"),
+])
+def test_cell_text(value, text):
+    assert cell_text(value) == text
+
+
+@pytest.mark.parametrize("text, written", [
+    ("=1+1", "'=1+1"),
+    ("+33 1 23 45", "'+33 1 23 45"),  # a phone number, but not a plain number
+    ("@SUM(A1)", "'@SUM(A1)"),
+    ("-", "'-"),
+    ("\tx", "'\tx"),
+    ("\rx", "'\rx"),
+    ("'=1", "''=1"),  # an apostrophe the user typed survives import
+    ("-5", "-5"),
+    ("-12.5", "-12.5"),
+    ("+5", "+5"),
+    ("-1e5", "-1e5"),
+    ("'quoted", "'quoted"),
+    ("Acme", "Acme"),
+    ("a=b", "a=b"),
+    ("", ""),
+])
+def test_csv_safe(text, written):
+    assert csv_safe(text) == written
+
+
+@pytest.mark.parametrize("text", [
+    "", "'", "''", "-", "-5", "+5", "-12.5", ".5", "-.5", "+33 1 23 45", "=1+1", "'=1+1",
+    "''=1+1", "@SUM", "'@SUM", "\tx", "'\tx", "\rx", "'quoted", "''quoted", "don't",
+    "Acme", "=", "'-", "-'", "1e5", "-1e5", "- 5", "٣", "-٣",
+])
+def test_csv_unsafe_inverts_csv_safe(text):
+    assert csv_unsafe(csv_safe(text)) == text
+
+
+def test_csv_unsafe_strips_a_hand_written_guard():
+    assert csv_unsafe("'=1+1") == "=1+1"
+
+
+def read_back_csv(rows) -> tuple[str, list[list[str]]]:
+    stream = io.StringIO(newline="")
+    write_csv(HEADER, rows, stream)
+    raw = stream.getvalue()
+    return raw, list(csv.reader(io.StringIO(raw, newline="")))
+
+
+def test_csv_round_trip():
+    raw, read = read_back_csv(ROWS)
+    assert [[csv_unsafe(cell) for cell in row] for row in read] == EXPECTED_TEXT
+    assert read[3][1] == "'=1+1" and read[3][2] == "'@SUM"
+    assert read[2][4] == "-12.50"
+
+
+def test_csv_is_rfc_4180():
+    raw, _ = read_back_csv(ROWS[:1])
+    assert raw == ('code,name,tags,created_at,cf.budget\r\n'
+                   'CU2601-00001,"Acme, ""Widgets""\nLtd",vip;north,2026-01-02T03:04:05+00:00,1000\r\n')
+
+
+def test_csv_streams_rows():
+    def rows():
+        yield ROWS[0]
+        assert "CU2601-00001" in stream.getvalue()  # written before the next row is asked for
+        yield ROWS[1]
+
+    stream = io.StringIO(newline="")
+    write_csv(HEADER, rows(), stream)
+    assert stream.getvalue().count("CU2601-0000") == 2
+
+
+def test_xlsx_cells_are_text():
+    stream = io.BytesIO()
+    write_xlsx(HEADER, iter(ROWS), stream, sheet_name="thirdparties")
+    workbook = openpyxl.load_workbook(io.BytesIO(stream.getvalue()))
+    assert workbook.sheetnames == ["thirdparties"]
+    sheet = workbook["thirdparties"]
+    assert [[cell or "" for cell in row] for row in sheet.iter_rows(values_only=True)] == EXPECTED_TEXT
+    assert all(cell.font.b for cell in sheet[1])
+    formula_cell = sheet["B4"]
+    assert (formula_cell.value, formula_cell.data_type) == ("=1+1", "s")
+    assert sheet["E2"].value == "1000"
+    assert sheet["D3"].value is None  # a missing value is a blank cell
+
+
+def test_xlsx_to_a_path(tmp_path):
+    path = tmp_path / "export.xlsx"
+    write_xlsx(["code"], [["CU2601-00001"]], str(path))
+    workbook = openpyxl.load_workbook(path)
+    assert workbook.sheetnames == ["Sheet1"]
+    assert workbook.active["A2"].value == "CU2601-00001"
+
+
+def test_xlsx_refuses_a_cell_it_would_truncate():
+    with pytest.raises(ValueError, match="row 2, column 1"):
+        write_xlsx(["note"], [["x" * 40_000]], io.BytesIO())

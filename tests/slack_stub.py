@@ -1,0 +1,418 @@
+"""A local stand-in for Slack: Web API methods, file hosting and response_url endpoints.
+
+Slack cannot be reached from tests, so the app's WebClient is pointed at
+`SlackStub.api_url` (SLACK_API_URL). The stub answers like Slack does, records
+every call so tests can assert on what the app sent, and can be told to fail.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import itertools
+import json
+import time
+from collections import defaultdict, deque
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, Callable
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+TEAM_ID = "T0TEST"
+TEAM_DOMAIN = "example"
+APP_ID = "A0CRM"
+BOT_USER_ID = "UBOT"
+BOT_ID = "B0BOT"
+
+# Fields Slack accepts as JSON strings inside form bodies; decoded so tests see structures.
+JSON_ENCODED_FIELDS = frozenset({"attachments", "blocks", "files", "metadata", "unfurls", "view"})
+
+
+@dataclass
+class Call:
+    """One Web API request as the stub received it."""
+
+    method: str
+    args: dict[str, Any]
+    headers: dict[str, str]
+
+    @property
+    def token(self) -> str | None:
+        """The bearer token, or a `token` argument, the call was made with."""
+        authorization = next((v for k, v in self.headers.items() if k.lower() == "authorization"), "")
+        scheme, _, token = authorization.partition(" ")
+        return token if scheme == "Bearer" and token else self.args.get("token")
+
+
+@dataclass
+class Response:
+    """One JSON body POSTed to a `response_url` handed out by the stub."""
+
+    name: str
+    body: dict[str, Any]
+
+
+@dataclass
+class UploadedFile:
+    """A file completed through files.completeUploadExternal."""
+
+    id: str
+    filename: str
+    title: str
+    content: bytes
+    channel_id: str | None
+    initial_comment: str | None
+
+
+@dataclass
+class _Failure:
+    error: str
+    status: int
+
+
+@dataclass
+class _PendingUpload:
+    filename: str
+    content: bytes = b""
+
+
+Handler = Callable[[dict[str, Any]], dict[str, Any]]
+
+
+class SlackStub:
+    """An aiohttp server on 127.0.0.1 (free port) answering like slack.com.
+
+    Use as `async with SlackStub() as slack:` or call `start()` / `stop()`.
+    """
+
+    def __init__(self) -> None:
+        self.calls: list[Call] = []
+        self.responses: list[Response] = []
+        self.files: dict[str, UploadedFile] = {}
+        self.users: dict[str, dict[str, Any]] = {}
+        self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
+        self._uploads: dict[str, _PendingUpload] = {}
+        self._serial = itertools.count(1)
+        self._runner: web.AppRunner | None = None
+        self.base_url = ""  # "http://127.0.0.1:PORT/" once started
+        self._methods: dict[str, Handler] = {
+            "auth.test": self._auth_test,
+            "chat.postMessage": self._chat_post_message,
+            "chat.update": self._chat_update,
+            "chat.postEphemeral": self._chat_post_ephemeral,
+            "chat.delete": self._chat_delete,
+            "chat.unfurl": lambda args: {},
+            "chat.getPermalink": self._chat_get_permalink,
+            "views.open": self._views_show,
+            "views.push": self._views_show,
+            "views.update": self._views_show,
+            "views.publish": self._views_publish,
+            "conversations.open": self._conversations_open,
+            "users.info": self._users_info,
+            "files.getUploadURLExternal": self._files_get_upload_url,
+            "files.completeUploadExternal": self._files_complete_upload,
+            "files.info": self._files_info,
+        }
+
+    # -- lifecycle -------------------------------------------------------
+
+    async def start(self) -> SlackStub:
+        app = web.Application()
+        app.router.add_post("/api/{method}", self._handle_api)
+        app.router.add_get("/api/{method}", self._handle_api)
+        app.router.add_post("/upload/{file_id}", self._handle_upload)
+        app.router.add_get("/files/{file_id}", self._handle_download)
+        app.router.add_post("/response/{name}", self._handle_response_url)
+        self._runner = web.AppRunner(app, access_log=None)
+        await self._runner.setup()
+        await web.TCPSite(self._runner, "127.0.0.1", 0).start()
+        host, port = self._runner.addresses[0][:2]
+        self.base_url = f"http://{host}:{port}/"
+        return self
+
+    async def stop(self) -> None:
+        if self._runner is not None:
+            await self._runner.cleanup()
+            self._runner = None
+
+    async def __aenter__(self) -> SlackStub:
+        return await self.start()
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.stop()
+
+    # -- test-facing API -------------------------------------------------
+
+    @property
+    def api_url(self) -> str:
+        """Base URL for WebClient / SLACK_API_URL: methods are appended to it."""
+        return self.base_url + "api/"
+
+    def response_url(self, name: str = "default") -> str:
+        """A response_url whose POSTs land in `self.responses` under `name`."""
+        return f"{self.base_url}response/{name}"
+
+    def calls_to(self, method: str) -> list[Call]:
+        return [call for call in self.calls if call.method == method]
+
+    async def wait_for(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
+        """Wait until `method` was called `count` times: app listeners keep running after ack()."""
+        await _wait_until(
+            lambda: len(self.calls_to(method)) >= count,
+            timeout,
+            lambda: f"expected {count} call(s) to {method}, saw {[c.method for c in self.calls]}",
+        )
+        return self.calls_to(method)
+
+    async def wait_for_response(self, count: int = 1, timeout: float = 5.0) -> list[Response]:
+        await _wait_until(
+            lambda: len(self.responses) >= count,
+            timeout,
+            lambda: f"expected {count} response_url post(s), saw {self.responses}",
+        )
+        return self.responses
+
+    def fail_next(self, method: str, error: str = "ratelimited", status: int = 200) -> None:
+        """Make the next call to `method` answer `{"ok": false, "error": error}` with `status`."""
+        self._failures[method].append(_Failure(error, status))
+
+    def add_user(
+        self,
+        user_id: str,
+        name: str | None = None,
+        tz: str = "Europe/Paris",
+        is_restricted: bool = False,
+        is_ultra_restricted: bool = False,
+        is_admin: bool = False,
+        email: str | None = None,
+    ) -> dict[str, Any]:
+        """Register a user for users.info (the stub knows nobody by default)."""
+        name = name or user_id.lower()
+        offset = datetime.now(ZoneInfo(tz)).utcoffset()
+        self.users[user_id] = {
+            "id": user_id,
+            "team_id": TEAM_ID,
+            "name": name,
+            "real_name": name,
+            "deleted": False,
+            "tz": tz,
+            "tz_offset": int(offset.total_seconds()) if offset else 0,
+            "is_admin": is_admin,
+            "is_owner": False,
+            "is_bot": False,
+            "is_app_user": False,
+            "is_restricted": is_restricted,
+            "is_ultra_restricted": is_ultra_restricted,
+            "profile": {"real_name": name, "display_name": name, "email": email, "team": TEAM_ID},
+        }
+        return self.users[user_id]
+
+    def reset(self) -> None:
+        """Forget recorded traffic, queued failures and files; registered users stay."""
+        self.calls.clear()
+        self.responses.clear()
+        self.files.clear()
+        self._uploads.clear()
+        self._failures.clear()
+
+    # -- HTTP handlers ---------------------------------------------------
+
+    async def _handle_api(self, request: web.Request) -> web.Response:
+        method = request.match_info["method"]
+        call = Call(method, await _read_args(request), dict(request.headers))
+        self.calls.append(call)
+        if not call.token:
+            return web.json_response({"ok": False, "error": "not_authed"})
+        if self._failures[method]:
+            failure = self._failures[method].popleft()
+            headers = {"Retry-After": "1"} if failure.status == 429 else None
+            return web.json_response({"ok": False, "error": failure.error}, status=failure.status, headers=headers)
+        handler = self._methods.get(method)
+        if handler is None:
+            return web.json_response({"ok": False, "error": "unknown_method"})
+        try:
+            result = handler(call.args)
+        except _SlackError as error:
+            return web.json_response({"ok": False, "error": str(error)})
+        return web.json_response({"ok": True, **result})
+
+    async def _handle_upload(self, request: web.Request) -> web.Response:
+        """The upload_url step of files_upload_v2: raw bytes or a multipart file part."""
+        upload = self._uploads.get(request.match_info["file_id"])
+        if upload is None:
+            return web.Response(status=404, text="file_not_found")
+        if request.content_type.startswith("multipart/"):
+            form = await request.post()
+            part = next(value for value in form.values() if isinstance(value, web.FileField))
+            upload.content = part.file.read()
+        else:
+            upload.content = await request.read()
+        return web.Response(text=f"OK - {len(upload.content)}")
+
+    async def _handle_download(self, request: web.Request) -> web.Response:
+        uploaded = self.files.get(request.match_info["file_id"])
+        if uploaded is None:
+            return web.Response(status=404, text="file_not_found")
+        return web.Response(body=uploaded.content, content_type="application/octet-stream")
+
+    async def _handle_response_url(self, request: web.Request) -> web.Response:
+        self.responses.append(Response(request.match_info["name"], await request.json()))
+        return web.Response(text="ok")
+
+    # -- Web API methods -------------------------------------------------
+
+    def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "url": f"https://{TEAM_DOMAIN}.slack.com/",
+            "team": "Example",
+            "user": "crm",
+            "team_id": TEAM_ID,
+            "user_id": BOT_USER_ID,
+            "bot_id": BOT_ID,
+            "is_enterprise_install": False,
+        }
+
+    def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = self._new_ts()
+        return {"channel": args.get("channel"), "ts": ts, "message": _message(args, ts)}
+
+    def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
+        ts = args.get("ts")
+        return {"channel": args.get("channel"), "ts": ts, "text": args.get("text", ""), "message": _message(args, ts)}
+
+    def _chat_post_ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"message_ts": self._new_ts()}
+
+    def _chat_delete(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"channel": args.get("channel"), "ts": args.get("ts")}
+
+    def _chat_get_permalink(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, ts = args.get("channel"), str(args.get("message_ts", ""))
+        permalink = f"https://{TEAM_DOMAIN}.slack.com/archives/{channel}/p{ts.replace('.', '')}"
+        return {"channel": channel, "permalink": permalink}
+
+    def _views_show(self, args: dict[str, Any]) -> dict[str, Any]:
+        """views.open / push get a new id; views.update keeps the one it names."""
+        return {"view": self._view(args.get("view_id") or self._new_id("V"), args.get("view") or {})}
+
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        return {"view": self._view(self._new_id("V"), {"type": "home", **(args.get("view") or {})})}
+
+    def _conversations_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        users = str(args.get("users", "")).split(",")
+        return {"no_op": False, "already_open": False, "channel": {"id": "D" + users[0]}}
+
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = self.users.get(args.get("user", ""))
+        if user is None:
+            raise _SlackError("user_not_found")
+        return {"user": user}
+
+    def _files_get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:
+        file_id = self._new_id("F")
+        self._uploads[file_id] = _PendingUpload(filename=args.get("filename", ""))
+        return {"upload_url": f"{self.base_url}upload/{file_id}", "file_id": file_id}
+
+    def _files_complete_upload(self, args: dict[str, Any]) -> dict[str, Any]:
+        channels = [c for c in str(args.get("channels", "")).split(",") if c]
+        channel_id = args.get("channel_id") or (channels[0] if channels else None)
+        completed = []
+        for item in args.get("files") or []:
+            upload = self._uploads.pop(item["id"], None)
+            if upload is None:
+                raise _SlackError("file_not_found")
+            uploaded = UploadedFile(
+                id=item["id"],
+                filename=upload.filename,
+                title=item.get("title") or upload.filename,
+                content=upload.content,
+                channel_id=channel_id,
+                initial_comment=args.get("initial_comment"),
+            )
+            self.files[uploaded.id] = uploaded
+            completed.append(self._file_object(uploaded))
+        return {"files": completed}
+
+    def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        uploaded = self.files.get(args.get("file", ""))
+        if uploaded is None:
+            raise _SlackError("file_not_found")
+        return {"file": self._file_object(uploaded)}
+
+    # -- shapes ----------------------------------------------------------
+
+    def _new_id(self, prefix: str) -> str:
+        return f"{prefix}{next(self._serial):08d}"
+
+    def _new_ts(self) -> str:
+        return f"{int(time.time())}.{next(self._serial):06d}"
+
+    def _view(self, view_id: str, submitted: dict[str, Any]) -> dict[str, Any]:
+        """A view as Slack echoes it back: defaults, then what the app sent."""
+        return {
+            "id": view_id,
+            "team_id": TEAM_ID,
+            "type": "modal",
+            "blocks": [],
+            "private_metadata": "",
+            "callback_id": "",
+            "external_id": "",
+            "state": {"values": {}},
+            "hash": f"{int(time.time())}.{view_id}",
+            "clear_on_close": False,
+            "notify_on_close": False,
+            "root_view_id": view_id,
+            "previous_view_id": None,
+            "app_id": APP_ID,
+            "app_installed_team_id": TEAM_ID,
+            "bot_id": BOT_ID,
+            **submitted,
+        }
+
+    def _file_object(self, uploaded: UploadedFile) -> dict[str, Any]:
+        url = f"{self.base_url}files/{uploaded.id}"
+        return {
+            "id": uploaded.id,
+            "name": uploaded.filename,
+            "title": uploaded.title,
+            "user": BOT_USER_ID,
+            "size": len(uploaded.content),
+            "url_private": url,
+            "url_private_download": url,
+            "permalink": f"https://{TEAM_DOMAIN}.slack.com/files/{BOT_USER_ID}/{uploaded.id}",
+            "channels": [uploaded.channel_id] if uploaded.channel_id else [],
+        }
+
+
+class _SlackError(Exception):
+    """Raised by a method handler to answer `{"ok": false, "error": <message>}`."""
+
+
+def _message(args: dict[str, Any], ts: str | None) -> dict[str, Any]:
+    """The message object Slack returns for a post or an update."""
+    echoed = {key: args[key] for key in ("blocks", "attachments", "thread_ts", "metadata") if key in args}
+    sender = {"user": BOT_USER_ID, "bot_id": BOT_ID, "team": TEAM_ID}
+    return {"type": "message", **sender, "ts": ts, "text": args.get("text", ""), **echoed}
+
+
+async def _read_args(request: web.Request) -> dict[str, Any]:
+    """Merge query string and body (JSON or form), decoding JSON-encoded form fields."""
+    args: dict[str, Any] = dict(request.query)
+    if request.content_type == "application/json":
+        args.update(await request.json())
+    elif request.can_read_body:
+        args.update(await request.post())
+    for key in JSON_ENCODED_FIELDS & args.keys():
+        if isinstance(args[key], str):
+            args[key] = json.loads(args[key])
+    return args
+
+
+async def _wait_until(condition: Callable[[], bool], timeout: float, describe: Callable[[], str]) -> None:
+    """Poll `condition` (cheap, loop-agnostic) until true or fail with `describe()`."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not condition():
+        if asyncio.get_running_loop().time() >= deadline:
+            raise AssertionError(f"{describe()} (after {timeout}s)")
+        await asyncio.sleep(0.005)

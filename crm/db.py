@@ -8,7 +8,7 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from tortoise import Tortoise, connections
-from tortoise.migrations.executor import MigrationExecutor
+from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
 from models import APP
 
@@ -60,16 +60,19 @@ async def close() -> None:
     await Tortoise.close_connections()
 
 
-async def upgrade(database_url: str) -> list[str]:
-    """Apply pending migrations on the connected database; returns the names applied.
+async def upgrade(database_url: str, target: str | None = None) -> list[str]:
+    """Apply pending migrations (up to `target`, a migration name, if given) on the
+    connected database; returns the names applied.
 
     Processes starting together on one PostgreSQL database take turns.
     """
     async with _migration_lock(database_url):
-        executor = _executor()
         pending = await pending_migrations()
-        await executor.migrate()
-        return pending
+        if target is None:
+            await _executor().migrate()
+            return pending
+        await _executor().migrate([MigrationTarget(app_label=APP, name=target)])
+        return pending[: pending.index(target) + 1] if target in pending else []
 
 
 async def pending_migrations() -> list[str]:

@@ -1,0 +1,42 @@
+"""Agenda events (SPEC §10): the timeline of each third party."""
+from crm import clock
+from crm.permissions import Actor
+from models import Contact, Event, ThirdParty
+
+CODES = frozenset(
+    """COMPANY_CREATE COMPANY_MODIFY COMPANY_MERGE COMPANY_DELETE CONTACT_CREATE CONTACT_MODIFY
+    NOTE_ADD FILE_ADD PROPAL_CREATE PROPAL_VALIDATE PROPAL_CLOSE_SIGNED PROPAL_CLOSE_REFUSED
+    ORDER_CREATE ORDER_VALIDATE NOTE_MODIFY PROPAL_CLASSIFY_BILLED ORDER_CLOSE
+    ORDER_CLASSIFY_BILLED FICHINTER_CREATE FICHINTER_VALIDATE FICHINTER_CLASSIFY_DONE
+    BILL_CREATE BILL_VALIDATE BILL_PAYED BILL_CANCEL DOC_CONVERT EMAIL_SENT EMAIL_IN
+    CAMPAIGN_SENT CAMPAIGN_BOUNCE MANUAL""".split()
+)
+
+
+async def record(
+    connection,
+    code: str,
+    actor: Actor,
+    thirdparty: ThirdParty | None,
+    label: str,
+    *,
+    contact: Contact | None = None,
+    details: dict | None = None,
+) -> Event:
+    """Write one event through `connection`, the transaction of the change it records."""
+    if code not in CODES:
+        raise ValueError(f"unknown agenda event code {code}")
+    return await Event.create(
+        code=code,
+        occurred_at=clock.now(),
+        user_id=actor.id,
+        thirdparty=thirdparty,
+        contact=contact,
+        label=label[:255],
+        details=details or {},
+        using_db=connection,
+    )
+
+
+async def latest(thirdparty_id: int, limit: int = 5) -> list[Event]:
+    return await Event.filter(thirdparty_id=thirdparty_id).order_by("-occurred_at", "-id").limit(limit)

@@ -1,0 +1,337 @@
+"""Third parties (prospects and customers): create, edit, find, show."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from difflib import SequenceMatcher
+from zoneinfo import ZoneInfo
+
+from tortoise.exceptions import IntegrityError
+from tortoise.transactions import in_transaction
+
+from crm import agenda, clock, customfields, numbering, validators
+from crm.errors import Ambiguous, NotFound, ValidationError
+from crm.normalize import fold, name_key, search_text, vat_key
+from crm.permissions import Actor, require_writer
+from crm.users import ensure_users
+from models import STATUSES, THIRDPARTY_TYPES, Contact, Event, Tag, ThirdParty, User
+
+TYPE_LABELS = {"prospect": "Prospect", "customer": "Customer", "both": "Prospect and customer"}
+
+# field -> label; the order is the order of forms and of change lists
+FIELDS = {
+    "name": "Name",
+    "alias": "Alias",
+    "type": "Type",
+    "status": "Status",
+    "email": "Email",
+    "phone": "Phone",
+    "website": "Website",
+    "address": "Address",
+    "zip": "Zip code",
+    "town": "Town",
+    "country": "Country",
+    "language": "Language",
+    "vat_id": "VAT id",
+    "note_public": "Public note",
+    "note_private": "Private note",
+}
+TEXT_LIMITS = {"name": 255, "alias": 255, "address": 1000, "zip": 32, "town": 128, "vat_id": 32,
+               "note_public": 5000, "note_private": 5000}
+SPECIAL_CHECKS = {
+    "email": validators.email,
+    "phone": validators.phone,
+    "website": validators.url,
+    "country": validators.country,
+    "language": validators.language,
+}
+MAX_TAG_LENGTH = 64
+SIMILAR_NAME_RATIO = 0.88
+
+
+@dataclass
+class Changes:
+    """What one edit changed: field -> (before, after), as shown on COMPANY_MODIFY."""
+
+    fields: dict[str, tuple] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+
+def clean(values: dict, *, creating: bool) -> dict:
+    """Validate and normalise built-in fields; raises ValidationError naming the first bad one."""
+    cleaned = validators.clean_fields(values, FIELDS, TEXT_LIMITS, SPECIAL_CHECKS, "third-party")
+    if "name" in cleaned and not cleaned["name"]:
+        raise ValidationError("name", "Name is required, e.g. Acme Widgets.")
+    if "type" in cleaned and cleaned["type"] not in THIRDPARTY_TYPES:
+        raise ValidationError("type", f"Type must be prospect, customer or both, not {cleaned['type']!r}.")
+    if "status" in cleaned and cleaned["status"] not in STATUSES:
+        raise ValidationError("status", f"Status must be active or closed, not {cleaned['status']!r}.")
+    if creating:
+        for required in ("name", "type"):
+            if required not in cleaned:
+                raise ValidationError(required, f"{FIELDS[required]} is required to create a third party.")
+    return cleaned
+
+
+def clean_tags(tags) -> list[str]:
+    names = []
+    for tag in tags:
+        name = " ".join(str(tag).split()).lower()
+        if len(name) > MAX_TAG_LENGTH:
+            raise ValidationError("tags", f"Tag {name[:20]!r}… is longer than {MAX_TAG_LENGTH} characters.")
+        if name and name not in names:
+            names.append(name)
+    return names
+
+
+async def validate_new(values: dict, tags=(), custom: dict | None = None) -> None:
+    """Check a would-be third party without storing it (the create form checks before warning of duplicates)."""
+    clean(values, creating=True)
+    clean_tags(tags)
+    await customfields.validate_all("thirdparty", custom or {}, connection=None, creating=True)
+
+
+async def likely_duplicates(values: dict, *, exclude_id: int | None = None, limit: int = 3) -> list[ThirdParty]:
+    """Existing third parties that look like `values`: same email, same VAT id, or a very similar name."""
+    found: dict[int, ThirdParty] = {}
+    email = (values.get("email") or "").strip().lower()
+    if email:
+        for tp in await ThirdParty.filter(email_key=email).limit(limit):
+            found[tp.id] = tp
+    vat = vat_key(values.get("vat_id") or "")
+    if vat:
+        for tp in await ThirdParty.filter(vat_key=vat).limit(limit):
+            found[tp.id] = tp
+    key = name_key(values.get("name") or "")
+    if key:
+        # candidates share the first letters of the normalised name; the ratio then decides
+        for tp in await ThirdParty.filter(name_key__startswith=key[:3]).limit(200):
+            if tp.name_key == key or SequenceMatcher(None, tp.name_key, key).ratio() >= SIMILAR_NAME_RATIO:
+                found.setdefault(tp.id, tp)
+    found.pop(exclude_id, None)
+    return list(found.values())[:limit]
+
+
+async def create(
+    actor: Actor,
+    values: dict,
+    *,
+    tz: ZoneInfo,
+    tags=(),
+    sales_reps=(),
+    custom: dict | None = None,
+    default_role: str = "sales",
+) -> ThirdParty:
+    """Create a third party with its code, tags, reps and custom fields, and its COMPANY_CREATE event."""
+    require_writer(actor, "create third parties")
+    cleaned = clean(values, creating=True)
+    tag_names = clean_tags(tags)
+    async with in_transaction() as connection:
+        custom_values = await customfields.validate_all("thirdparty", custom or {}, connection=connection, creating=True)
+        now = clock.now()
+
+        async def is_taken(code: str) -> bool:
+            return await ThirdParty.filter(code=code).using_db(connection).exists()
+
+        code = await numbering.next_code(connection, "thirdparty", now, tz, is_taken, cleaned["type"])
+        thirdparty = await ThirdParty.create(
+            code=code,
+            name_key=name_key(cleaned["name"]),
+            email_key=cleaned.get("email", "").lower(),
+            vat_key=vat_key(cleaned.get("vat_id", "")),
+            created_by=actor.id,
+            updated_by=actor.id,
+            using_db=connection,
+            **cleaned,
+        )
+        await _set_tags(connection, thirdparty, tag_names)
+        await _set_reps(connection, thirdparty, sales_reps, default_role)
+        await customfields.store(connection, custom_values, thirdparty=thirdparty)
+        await refresh_search_text(connection, thirdparty)
+        await agenda.record(
+            connection, "COMPANY_CREATE", actor, thirdparty,
+            f"{TYPE_LABELS[thirdparty.type]} {thirdparty.name} created ({code})",
+        )
+    return thirdparty
+
+
+async def update(
+    actor: Actor,
+    thirdparty_id: int,
+    values: dict,
+    *,
+    tags=None,
+    sales_reps=None,
+    custom: dict | None = None,
+    default_role: str = "sales",
+) -> tuple[ThirdParty, Changes]:
+    """Apply the given fields (others untouched); records COMPANY_MODIFY with what changed."""
+    require_writer(actor, "edit third parties")
+    cleaned = clean(values, creating=False)
+    async with in_transaction() as connection:
+        thirdparty = await ThirdParty.select_for_update().using_db(connection).get_or_none(id=thirdparty_id)
+        if thirdparty is None:
+            raise NotFound(f"Third party #{thirdparty_id} no longer exists.")
+        changes = Changes()
+        for name, value in cleaned.items():
+            if getattr(thirdparty, name) != value:
+                changes.fields[name] = (getattr(thirdparty, name), value)
+                setattr(thirdparty, name, value)
+        if tags is not None:
+            before = sorted(t.name for t in await thirdparty.tags.all().using_db(connection))
+            after = sorted(clean_tags(tags))
+            if before != after:
+                changes.fields["tags"] = (before, after)
+                await _set_tags(connection, thirdparty, after)
+        if sales_reps is not None:
+            before = [u.id for u in await thirdparty.sales_reps.all().using_db(connection)]
+            after = list(dict.fromkeys(sales_reps))
+            if sorted(before) != sorted(after):
+                changes.fields["sales_reps"] = (before, after)
+                await _set_reps(connection, thirdparty, after, default_role)
+        if custom is not None:
+            custom_values = await customfields.validate_all(
+                "thirdparty", custom, connection=connection, creating=False, owner_id=thirdparty.id
+            )
+            changes.fields.update(await customfields.store(connection, custom_values, thirdparty=thirdparty))
+        if not changes:
+            return thirdparty, changes
+        thirdparty.name_key = name_key(thirdparty.name)
+        thirdparty.email_key = thirdparty.email.lower()
+        thirdparty.vat_key = vat_key(thirdparty.vat_id)
+        thirdparty.updated_by = actor.id
+        await thirdparty.save(using_db=connection)
+        await refresh_search_text(connection, thirdparty)
+        await agenda.record(
+            connection, "COMPANY_MODIFY", actor, thirdparty,
+            f"{thirdparty.name} modified: {', '.join(_change_labels(changes))}",
+            details={"changes": {name: [_jsonable(b), _jsonable(a)] for name, (b, a) in changes.fields.items()}},
+        )
+    return thirdparty, changes
+
+
+async def set_status(actor: Actor, ref: str, status: str) -> tuple[ThirdParty, Changes]:
+    thirdparty = await resolve(ref)
+    return await update(actor, thirdparty.id, {"status": status})
+
+
+async def get(thirdparty_id: int) -> ThirdParty:
+    thirdparty = await ThirdParty.get_or_none(id=thirdparty_id)
+    if thirdparty is None:
+        raise NotFound(f"Third party #{thirdparty_id} does not exist.")
+    return thirdparty
+
+
+async def resolve(ref: str) -> ThirdParty:
+    """A REF: a code, an exact name, or a unique name prefix (SPEC §3)."""
+    ref = ref.strip()
+    if not ref:
+        raise ValidationError("REF", "Say which third party: its code, its name or the start of its name.")
+    by_code = await ThirdParty.get_or_none(code__iexact=ref)
+    if by_code:
+        return by_code
+    exact = await ThirdParty.filter(name__iexact=ref).limit(10)
+    if len(exact) == 1:
+        return exact[0]
+    candidates = exact or await ThirdParty.filter(name__istartswith=ref).order_by("name").limit(10)
+    if not candidates:
+        key = name_key(ref)
+        candidates = await ThirdParty.filter(name_key__startswith=key).order_by("name").limit(10) if key else []
+    if len(candidates) == 1:
+        return candidates[0]
+    if not candidates:
+        raise NotFound(f"No third party has the code or a name starting with {ref!r}. Try /crm search {ref}.")
+    raise Ambiguous(f"{ref!r} matches several third parties; use the code.", candidates)
+
+
+async def search(text: str, limit: int = 10) -> list[ThirdParty]:
+    """Best matches on name, alias, code, email, phone, town, contact names and emails."""
+    words = fold(text).split()
+    if not words:
+        return []
+    query = ThirdParty.all()
+    for word in words:
+        query = query.filter(search_text__contains=word)
+    matches = await query.order_by("name").limit(200)
+    whole = " ".join(words)
+    return sorted(matches, key=lambda tp: _rank(tp, whole))[:limit]
+
+
+def _rank(thirdparty: ThirdParty, whole: str) -> tuple:
+    if fold(thirdparty.code) == whole:
+        return (0, thirdparty.name_key)
+    if thirdparty.name_key == whole or fold(thirdparty.name) == whole:
+        return (1, thirdparty.name_key)
+    if fold(thirdparty.name).startswith(whole):
+        return (2, thirdparty.name_key)
+    if whole in fold(thirdparty.name) or whole in fold(thirdparty.alias):
+        return (3, thirdparty.name_key)
+    return (4, thirdparty.name_key)
+
+
+@dataclass
+class Card:
+    """Everything the record card shows, as plain data."""
+
+    thirdparty: ThirdParty
+    contacts: list[Contact]
+    tags: list[str]
+    sales_reps: list[str]
+    custom: list[tuple[str, str]]
+    events: list[Event]
+
+
+async def card(thirdparty_id: int, tz: ZoneInfo | None = None) -> Card:
+    thirdparty = await get(thirdparty_id)
+    return Card(
+        thirdparty=thirdparty,
+        contacts=await thirdparty.contacts.all().order_by("last_name", "first_name", "id"),
+        tags=sorted(t.name for t in await thirdparty.tags.all()),
+        sales_reps=[u.id for u in await thirdparty.sales_reps.all().order_by("id")],
+        custom=await customfields.displayed("thirdparty", thirdparty=thirdparty, tz=tz),
+        events=await agenda.latest(thirdparty.id),
+    )
+
+
+async def _set_tags(connection, thirdparty: ThirdParty, names: list[str]) -> None:
+    await thirdparty.tags.clear(using_db=connection)
+    tags = []
+    for name in names:
+        try:
+            async with in_transaction() as nested:  # a savepoint: a concurrent creator may win the race
+                tag, _ = await Tag.get_or_create(name=name, using_db=nested)
+        except IntegrityError:
+            tag = await Tag.get(name=name, using_db=connection)
+        tags.append(tag)
+    if tags:
+        await thirdparty.tags.add(*tags, using_db=connection)
+
+
+async def _set_reps(connection, thirdparty: ThirdParty, user_ids, default_role: str) -> None:
+    await thirdparty.sales_reps.clear(using_db=connection)
+    users: list[User] = await ensure_users(user_ids, default_role, connection)
+    if users:
+        await thirdparty.sales_reps.add(*users, using_db=connection)
+
+
+async def refresh_search_text(connection, thirdparty: ThirdParty) -> None:
+    contacts = await Contact.filter(thirdparty_id=thirdparty.id).using_db(connection)
+    parts = [thirdparty.name, thirdparty.alias, thirdparty.code, thirdparty.email, thirdparty.phone, thirdparty.town]
+    for contact in contacts:
+        parts += [contact.first_name, contact.last_name, contact.email, contact.phone]
+    thirdparty.search_text = search_text(*parts)
+    await ThirdParty.filter(id=thirdparty.id).using_db(connection).update(search_text=thirdparty.search_text)
+
+
+def _change_labels(changes: Changes) -> list[str]:
+    labels = {**FIELDS, "tags": "Tags", "sales_reps": "Sales reps"}
+    return [labels.get(name, name) for name in changes.fields]
+
+
+def _jsonable(value):
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)

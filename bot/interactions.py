@@ -1,0 +1,135 @@
+"""Buttons, modal submissions and shortcuts about third parties and contacts."""
+from __future__ import annotations
+
+import json
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import cards, forms
+from bot.commands import contact_modal, edit_modal
+from crm import contacts, customfields, thirdparties
+from crm.errors import DomainError, ValidationError
+from crm.settings import Settings
+
+NEW_THIRDPARTY_SHORTCUT = "new_thirdparty"
+
+
+def register(app: AsyncApp, settings: Settings) -> None:
+    async def card_message(thirdparty_id: int, tz, **options) -> dict:
+        return cards.record_card(await thirdparties.card(thirdparty_id, tz), tz, **options)
+
+    @app.shortcut(NEW_THIRDPARTY_SHORTCUT)
+    async def new_thirdparty_shortcut(ack, body, client):
+        await ack()
+        fields = await customfields.definitions("thirdparty")
+        await client.views_open(trigger_id=body["trigger_id"], view=forms.thirdparty_modal(fields))
+
+    @app.action("thirdparty_show")
+    async def show(ack, action, context, respond):
+        await ack()
+        await respond(replace_original=False, response_type="ephemeral",
+                      **await card_message(int(action["value"]), context["tz"]))
+
+    @app.action("thirdparty_open")
+    async def open_from_modal(ack, action, body, context, client):
+        """"Open" next to a likely duplicate in the create modal: the card, stacked on top."""
+        await ack()
+        message = await card_message(int(action["value"]), context["tz"], buttons=False)
+        view = {"type": "modal", "title": {"type": "plain_text", "text": "Third party"},
+                "close": {"type": "plain_text", "text": "Back"}, "blocks": message["blocks"]}
+        await client.views_push(trigger_id=body["trigger_id"], view=view)
+
+    @app.action("thirdparty_edit")
+    async def edit(ack, action, body, client):
+        await ack()
+        await client.views_open(trigger_id=body["trigger_id"], view=await edit_modal(int(action["value"])))
+
+    @app.action("contact_add")
+    async def add_contact(ack, action, body, client):
+        await ack()
+        await client.views_open(trigger_id=body["trigger_id"], view=await contact_modal(int(action["value"])))
+
+    @app.action("thirdparty_share")
+    async def share(ack, action, context, respond):
+        """The poster chose to share the full card (without private notes) with the channel."""
+        await ack()
+        await respond(replace_original=False, response_type="in_channel",
+                      **await card_message(int(action["value"]), context["tz"], private=False))
+
+    @app.action("thirdparty_create_anyway")
+    async def create_anyway(ack, action, context, respond):
+        await ack()
+        values = json.loads(action["value"])
+        try:
+            tp = await thirdparties.create(context["actor"], values, tz=settings.timezone,
+                                           default_role=settings.default_role)
+        except DomainError as error:
+            await respond(replace_original=False, **cards.error_message(str(error)))
+            return
+        await respond(replace_original=True, **await card_message(tp.id, context["tz"]))
+
+    @app.view(forms.THIRDPARTY_NEW)
+    async def submit_new_thirdparty(ack, view, context, client):
+        fields = await customfields.definitions("thirdparty")
+        state = view["state"]["values"]
+        submission = forms.read_submission(state, fields, thirdparties.FIELDS)
+        try:
+            await thirdparties.validate_new(submission["values"], submission["tags"], submission["custom"])
+            duplicates = [] if forms.create_anyway(state) else await thirdparties.likely_duplicates(submission["values"])
+            if duplicates:
+                custom_values = await customfields.parsed("thirdparty", submission["custom"])
+                await ack(response_action="update", view=forms.thirdparty_modal(
+                    fields, submission["values"], tags=submission["tags"], sales_reps=submission["sales_reps"],
+                    custom_values=custom_values, duplicates=duplicates))
+                return
+            tp = await thirdparties.create(context["actor"], submission["values"], tz=settings.timezone,
+                                           tags=submission["tags"], sales_reps=submission["sales_reps"],
+                                           custom=submission["custom"], default_role=settings.default_role)
+        except DomainError as error:
+            await ack(response_action="errors", errors=modal_errors(error, state))
+            return
+        await ack()
+        await direct_message(client, context["actor"].id, await card_message(tp.id, context["tz"]))
+
+    @app.view(forms.THIRDPARTY_EDIT)
+    async def submit_edit_thirdparty(ack, view, context, client):
+        fields = await customfields.definitions("thirdparty")
+        state = view["state"]["values"]
+        submission = forms.read_submission(state, fields, thirdparties.FIELDS)
+        try:
+            tp, changes = await thirdparties.update(
+                context["actor"], int(view["private_metadata"]), submission["values"], tags=submission["tags"],
+                sales_reps=submission["sales_reps"], custom=submission["custom"], default_role=settings.default_role)
+        except DomainError as error:
+            await ack(response_action="errors", errors=modal_errors(error, state))
+            return
+        await ack()
+        if changes:
+            await direct_message(client, context["actor"].id, await card_message(tp.id, context["tz"]))
+
+    @app.view(forms.CONTACT_NEW)
+    async def submit_new_contact(ack, view, context, client):
+        fields = await customfields.definitions("contact")
+        state = view["state"]["values"]
+        submission = forms.read_submission(state, fields, contacts.FIELDS)
+        thirdparty_id = int(view["private_metadata"])
+        try:
+            await contacts.create(context["actor"], thirdparty_id, submission["values"], custom=submission["custom"])
+        except DomainError as error:
+            await ack(response_action="errors", errors=modal_errors(error, state))
+            return
+        await ack()
+        await direct_message(client, context["actor"].id, await card_message(thirdparty_id, context["tz"]))
+
+
+def modal_errors(error: DomainError, state: dict) -> dict[str, str]:
+    """`response_action: errors` wants a block id: the field at fault, else the first input."""
+    field = error.field if isinstance(error, ValidationError) else None
+    block_id = field if field in state else next(iter(state))
+    return {block_id: str(error)[:300]}
+
+
+async def direct_message(client, user_id: str, message: dict) -> None:
+    """Post in the person's conversation with the app (SPEC §3: long results go there)."""
+    channel = (await client.conversations_open(users=user_id))["channel"]["id"]
+    await client.chat_postMessage(channel=channel, **message)

@@ -1,0 +1,117 @@
+"""The `crm` command: run the processes, migrate, check the set-up, export."""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from crm import db
+from crm.settings import Settings, SettingsError, load_settings
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    try:
+        settings = load_settings()
+    except SettingsError as error:
+        print(f"crm: configuration error: {error}", file=sys.stderr)
+        return 2
+    try:
+        return asyncio.run(args.run(settings, args)) or 0
+    except KeyboardInterrupt:
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="crm", description="A Slack-native customer registry.")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    commands.add_parser("serve", help="everything in one process: Slack, HTTP endpoints, jobs").set_defaults(run=_serve)
+    commands.add_parser("web", help="Slack and the HTTP endpoints (Procfile: web)").set_defaults(run=_web)
+    commands.add_parser("worker", help="scheduled jobs (Procfile: worker)").set_defaults(run=_worker)
+
+    database = commands.add_parser("db", help="database schema")
+    database_commands = database.add_subparsers(dest="db_command", required=True, metavar="ACTION")
+    database_commands.add_parser("upgrade", help="apply pending migrations").set_defaults(run=_db_upgrade)
+
+    commands.add_parser("doctor", help="check the configuration, the database and Slack").set_defaults(run=_doctor)
+
+    export = commands.add_parser("export", help="write records as CSV or XLSX")
+    export.add_argument("what", choices=["thirdparties"])
+    export.add_argument("--format", choices=["csv", "xlsx"], default=None,
+                        help="default: from the --out extension, else csv")
+    export.add_argument("--out", help="file to write (default: standard output, CSV only)")
+    export.set_defaults(run=_export)
+    return parser
+
+
+async def _serve(settings: Settings, args) -> None:
+    from service.run import run
+
+    await run(settings, http=True, jobs=True)
+
+
+async def _web(settings: Settings, args) -> None:
+    from service.run import run
+
+    await run(settings, http=True, jobs=False)
+
+
+async def _worker(settings: Settings, args) -> None:
+    from service.run import run
+
+    await run(settings, http=False, jobs=True)
+
+
+async def _db_upgrade(settings: Settings, args) -> None:
+    await db.connect(settings.database_url)
+    try:
+        applied = await db.upgrade(settings.database_url)
+    finally:
+        await db.close()
+    print(f"applied: {', '.join(applied)}" if applied else "the database is up to date")
+
+
+async def _doctor(settings: Settings, args) -> int:
+    from service.doctor import diagnose
+
+    problems = 0
+    for ok, line in await diagnose(settings):
+        print(("ok   " if ok else "FAIL ") + line)
+        problems += not ok
+    return 1 if problems else 0
+
+
+async def _export(settings: Settings, args) -> int:
+    from crm.exports import export_thirdparties
+
+    fmt = args.format or ("xlsx" if args.out and args.out.lower().endswith(".xlsx") else "csv")
+    if fmt == "xlsx" and not args.out:
+        print("crm: an XLSX export needs --out FILE", file=sys.stderr)
+        return 2
+    await db.connect(settings.database_url)
+    try:
+        if await db.pending_migrations():
+            print("crm: the database schema is not up to date; run `crm db upgrade` first", file=sys.stderr)
+            return 1
+        if args.out:
+            path = Path(args.out)
+            if fmt == "csv":
+                with path.open("w", encoding="utf-8", newline="") as stream:
+                    count = await export_thirdparties(stream, "csv")
+            else:
+                count = await export_thirdparties(str(path), "xlsx")
+            print(f"exported {count} third parties to {path}", file=sys.stderr)
+        else:
+            sys.stdout.reconfigure(encoding="utf-8", newline="")
+            await export_thirdparties(sys.stdout, "csv")
+    finally:
+        await db.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,65 @@
+"""The long-running processes: `crm serve` (everything), `crm web`, `crm worker`."""
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import signal
+
+from aiohttp import web
+
+from bot.app import build_app
+from crm import db
+from crm.settings import Settings
+from service.web import READY, create_web_app
+
+log = logging.getLogger(__name__)
+
+
+async def run(settings: Settings, *, http: bool, jobs: bool) -> None:
+    """Connect, migrate, serve until SIGTERM or SIGINT, then stop cleanly."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+
+    await db.connect(settings.database_url)
+    async with contextlib.AsyncExitStack() as stack:
+        stack.push_async_callback(db.close)
+        web_app = None
+        if http:
+            web_app = await _start_http(settings, stack)
+        applied = await db.upgrade(settings.database_url)
+        if applied:
+            log.info("applied migrations: %s", ", ".join(applied))
+        if web_app is not None:
+            web_app[READY] = True
+        if jobs:
+            # Campaign sending and the IMAP listener will run here; for now the worker
+            # keeps the schema migrated and stands ready.
+            log.info("worker ready")
+        await stop.wait()
+        log.info("stopping")
+
+
+async def _start_http(settings: Settings, stack: contextlib.AsyncExitStack) -> web.Application:
+    slack = None
+    if settings.slack_configured:
+        slack = build_app(settings)
+    else:
+        log.warning("Slack is not connected: %s not set. Open %s/ for the set-up page.",
+                    " and ".join(settings.missing_slack_credentials()), settings.public_url)
+    web_app = create_web_app(settings, slack)
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    stack.push_async_callback(runner.cleanup)
+    await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()
+    log.info("listening on port %s", settings.port)
+    if slack is not None and settings.slack_app_token:
+        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+        handler = AsyncSocketModeHandler(slack, settings.slack_app_token)
+        await handler.connect_async()
+        stack.push_async_callback(handler.close_async)
+        log.info("connected to Slack in Socket Mode")
+    return web_app

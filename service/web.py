@@ -1,0 +1,67 @@
+"""HTTP endpoints on $PORT (SPEC §8): Slack's requests, health, readiness, the setup page."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import jinja2
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
+from slack_bolt.async_app import AsyncApp
+
+from crm import db
+from crm.settings import Settings
+
+log = logging.getLogger(__name__)
+
+ROOT = Path(__file__).resolve().parent.parent
+MANIFEST = ROOT / "manifest.yml"
+MANIFEST_BASE_URL = "https://crm.example.com"
+READY = web.AppKey("ready", bool)
+_templates = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "templates"), autoescape=True)
+
+
+def filled_manifest(public_url: str) -> str:
+    """manifest.yml with its placeholder base URL replaced by PUBLIC_URL."""
+    return MANIFEST.read_text(encoding="utf-8").replace(MANIFEST_BASE_URL, public_url.rstrip("/"))
+
+
+def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Application:
+    """The aiohttp application; `slack` is None when Slack credentials are missing."""
+    app = web.Application(client_max_size=1024 * 1024)
+    app[READY] = False
+
+    async def slack_events(request: web.Request) -> web.Response:
+        if slack is None:
+            return web.Response(status=503, text="Slack is not configured on this server; see /")
+        if not request.app[READY]:
+            return web.Response(status=503, text="starting")
+        bolt_response = await slack.async_dispatch(await to_bolt_request(request))
+        return await to_aiohttp_response(bolt_response)
+
+    async def healthz(request: web.Request) -> web.Response:
+        try:
+            await db.ping()
+        except Exception as error:  # noqa: BLE001 - any database failure means unhealthy
+            log.warning("health check failed: %s", error)
+            return web.Response(status=503, text="database unavailable")
+        return web.Response(text="ok")
+
+    async def readyz(request: web.Request) -> web.Response:
+        if request.app[READY]:
+            return web.Response(text="ready")
+        return web.Response(status=503, text="starting")
+
+    async def setup_page(request: web.Request) -> web.Response:
+        html = _templates.get_template("setup.html").render(
+            missing=settings.missing_slack_credentials(),
+            public_url=settings.public_url,
+            manifest=filled_manifest(settings.public_url),
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    app.router.add_post("/slack/events", slack_events)
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/", setup_page)
+    return app

@@ -5,6 +5,7 @@ import logging
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.response import BoltResponse
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -34,7 +35,7 @@ def build_app(settings: Settings) -> AsyncApp:
 def _known_user(settings: Settings):
     """Every request: who is acting (role, admin), their time zone; guests are refused."""
 
-    async def middleware(context, body, client, next, ack=None, respond=None):
+    async def middleware(context, body, client, next):
         user_id = context.get("user_id")
         if not user_id:
             return await next()
@@ -45,9 +46,8 @@ def _known_user(settings: Settings):
                 user = await users.store_profile(user, profile)
         if user.is_guest:
             log.info("refused guest %s", user_id)
-            if ack is not None:
-                await ack(text=GUEST_REFUSAL) if body.get("command") else await ack()
-            return None
+            refusal = {"response_type": "ephemeral", "text": GUEST_REFUSAL} if body.get("command") else ""
+            return BoltResponse(status=200, body=refusal)
         context["actor"] = users.actor(user, settings.admins)
         context["tz"] = _zone(user.tz) or settings.timezone
         return await next()

@@ -119,7 +119,7 @@ async def _new(request: Request) -> None:
 
 
 async def _show(request: Request) -> None:
-    tp = await thirdparties.resolve(request.command.ref())
+    tp = await thirdparties.resolve(request.command.ref(last=True))
     await request.answer(cards.record_card(await thirdparties.card(tp.id, request.tz), request.tz))
 
 
@@ -133,7 +133,7 @@ async def _search(request: Request) -> None:
 
 
 async def _edit(request: Request) -> None:
-    tp = await thirdparties.resolve(request.command.ref())
+    tp = await thirdparties.resolve(request.command.ref(last=True))
     await request.open_modal(await edit_modal(tp.id))
 
 
@@ -154,7 +154,7 @@ async def _reopen(request: Request) -> None:
 
 
 async def _set_status(request: Request, status: str) -> None:
-    tp, _ = await thirdparties.set_status(request.actor, request.command.ref(), status)
+    tp, _ = await thirdparties.set_status(request.actor, request.command.ref(last=True), status)
     await request.answer(cards.record_card(await thirdparties.card(tp.id, request.tz), request.tz))
 
 
@@ -162,7 +162,7 @@ async def _contact(request: Request) -> None:
     command = request.command
     if not command.args or command.args[0].lower() != "add":
         raise ValidationError("contact", "Use /crm contact add REF.")
-    tp = await thirdparties.resolve(command.ref(1))
+    tp = await thirdparties.resolve(command.ref(1, last=True))
     await request.open_modal(await contact_modal(tp.id))
 
 

@@ -95,9 +95,15 @@ class Command:
     rest: str
     format: str | None = None
 
-    def ref(self, index: int = 0) -> str:
-        """The REF at `args[index]`, unquoted; a missing one answers with an example."""
+    def ref(self, index: int = 0, *, last: bool = False) -> str:
+        """The REF at `args[index]`, unquoted; a missing one answers with an example.
+
+        `last=True` for a REF that ends the command: then unquoted words after it are part
+        of it, so `/crm show Acme Widgets` means "Acme Widgets" as people expect.
+        """
         ref = unquote(self.args[index]) if index < len(self.args) else ""
+        if last and len(self.args) > index + 1:
+            ref = self.after(index)
         if not ref:
             raise ValidationError(
                 "REF",

@@ -174,9 +174,11 @@ def view_submission(
     private_metadata: str = "",
     view_id: str = DEFAULT_VIEW_ID,
     hash: str = DEFAULT_VIEW_HASH,
+    previous_view_id: str | None = None,
 ) -> Built:
-    """A modal submit; `state_values` is Slack's `{block_id: {action_id: {...}}}`."""
-    view = modal(callback_id, view_id, state_values, private_metadata, hash)
+    """A modal submit; `state_values` is Slack's `{block_id: {action_id: {...}}}`.
+    A pushed modal has the `previous_view_id` of the one beneath it."""
+    view = {**modal(callback_id, view_id, state_values, private_metadata, hash), "previous_view_id": previous_view_id}
     return _interactive("view_submission", user_id, trigger_id=_trigger_id(), view=view, response_urls=[])
 
 

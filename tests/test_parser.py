@@ -91,6 +91,16 @@ def test_ref(text, ref):
     assert parse(text).ref() == ref
 
 
+@pytest.mark.parametrize("text, index, ref", [
+    ("show Acme Widgets", 0, "Acme Widgets"),
+    ('show "Acme Widgets"', 0, "Acme Widgets"),
+    ("show ACME", 0, "ACME"),
+    ("contact add Smith & Sons", 1, "Smith & Sons"),
+])
+def test_a_final_ref_takes_the_rest_of_the_line(text, index, ref):
+    assert parse(text).ref(index, last=True) == ref
+
+
 @pytest.mark.parametrize("text", ["show", 'show ""'])
 def test_missing_ref_answers_with_an_example(text):
     with pytest.raises(ValidationError) as error:

@@ -1,0 +1,298 @@
+"""The Slack surface, driven as Slack drives it: signed HTTP requests to the running app,
+with the Web API calls it makes recorded by the stand-in."""
+from __future__ import annotations
+
+import json
+import time
+
+from models import Contact, CustomField, Event, NumberingMask, ThirdParty, User
+from tests.conftest import ADMIN, ALICE, GUEST_ID, slack_user
+from tests.slack_forms import fill
+from tests.slack_requests import slash_command
+
+
+def texts(message: dict) -> str:
+    """All the text a person sees in a message or view, to assert on."""
+    return json.dumps(message.get("blocks", []), ensure_ascii=False) + message.get("text", "")
+
+
+async def opened_view(slack, method: str = "views.open") -> dict:
+    calls = await slack.wait_for(method)
+    return calls[-1].args["view"]
+
+
+# -- security -----------------------------------------------------------------------
+
+
+async def test_a_wrong_or_stale_signature_gets_401_and_changes_nothing(alice, slack):
+    body, content_type = slash_command("new prospect Intruder Ltd")
+    wrong = await alice.post(body, content_type, signature="v0=" + "0" * 64)
+    stale = await alice.post(body, content_type, timestamp=int(time.time()) - 3600)
+    assert (wrong.status, stale.status) == (401, 401)
+    assert await ThirdParty.all().count() == 0
+    assert slack.calls == []
+
+
+async def test_slack_guests_are_refused(http, server, slack):
+    guest = slack_user(http, server, slack, GUEST_ID)
+    reply = await guest.command("new prospect Guest Corp")
+    assert reply.status == 200
+    assert "guests cannot use the CRM" in reply.json["text"]
+    assert await ThirdParty.all().count() == 0
+
+
+# -- commands -----------------------------------------------------------------------
+
+
+async def test_help_and_unknown_words(alice):
+    help_reply = await alice.command("")
+    assert "/crm new prospect|customer|both NAME" in texts(help_reply.json)
+    unknown = await alice.command("frobnicate Acme")
+    assert "I don't know `/crm frobnicate`" in texts(unknown.json)
+
+
+async def test_new_with_type_and_name_answers_the_card_and_records_the_event(alice, slack):
+    reply = await alice.command("new prospect Smith &amp; Sons &lt;UK&gt;")
+    tp = await ThirdParty.get(name="Smith & Sons <UK>")
+    assert tp.type == "prospect" and tp.created_by == ALICE.id
+    card = reply.json
+    assert card["blocks"][0] == {"type": "header", "text": {"type": "plain_text", "text": "Smith & Sons <UK>", "emoji": True}}
+    assert tp.code in texts(card) and tp.code.startswith("CU")
+    assert reply.json.get("response_type", "ephemeral") == "ephemeral"
+    events = await Event.filter(thirdparty=tp)
+    assert [e.code for e in events] == ["COMPANY_CREATE"] and events[0].user_id == ALICE.id
+    # the user was looked up once and their Slack time zone kept
+    user = await User.get(id=ALICE.id)
+    assert user.tz == "Europe/Paris" and len(slack.calls_to("users.info")) == 1
+
+
+async def test_new_warns_of_a_likely_duplicate_and_can_create_anyway(alice, slack):
+    await alice.command("new customer Acme Widgets")
+    warning = await alice.command("new prospect ACME widgets, S.A.R.L.")
+    assert "looks like a third party you already have" in texts(warning.json)
+    assert await ThirdParty.all().count() == 1
+    create_anyway = next(e for b in warning.json["blocks"] if b["type"] == "actions" for e in b["elements"]
+                         if e["action_id"] == "thirdparty_create_anyway")
+    reply = await alice.action("thirdparty_create_anyway", create_anyway["value"])
+    assert reply.status == 200
+    response = (await slack.wait_for_response())[-1].body
+    assert response["replace_original"] is True and "ACME widgets, S.A.R.L." in texts(response)
+    assert await ThirdParty.filter(name="ACME widgets, S.A.R.L.", type="prospect").count() == 1
+
+
+async def test_new_refuses_a_missing_type_or_name_with_an_example(alice):
+    for text in ("new supplier Acme", "new prospect"):
+        reply = await alice.command(text)
+        assert "/crm new prospect Acme Widgets" in texts(reply.json)
+    assert await ThirdParty.all().count() == 0
+
+
+async def test_show_by_code_quoted_name_or_prefix_and_ambiguity(alice):
+    await alice.command("new customer Acme Widgets")
+    await alice.command("new customer Acme Tools")
+    tp = await ThirdParty.get(name="Acme Widgets")
+    for ref in (tp.code, tp.code.lower(), '"Acme Widgets"', "“Acme Widgets”", "Acme W"):
+        reply = await alice.command(f"show {ref}")
+        assert reply.json["blocks"][0]["text"]["text"] == "Acme Widgets", ref
+    ambiguous = await alice.command("show Acme")
+    assert "matches several third parties" in texts(ambiguous.json)
+    assert texts(ambiguous.json).count("thirdparty_show") == 2
+    missing = await alice.command("show Nobody")
+    assert "No third party has the code or a name starting with 'Nobody'" in texts(missing.json)
+    assert "/crm show CU2611-00001" in texts(missing.json)
+
+
+async def test_search_finds_by_contact_email_and_town(alice, admin):
+    await alice.command("new customer Globex")
+    globex = await ThirdParty.get(name="Globex")
+    await Contact.create(thirdparty=globex, first_name="Hank", last_name="Scorpio", email="hank@globex.example")
+    from crm.thirdparties import refresh_search_text
+    from tortoise import connections
+
+    await refresh_search_text(connections.get("default"), globex)
+    reply = await alice.command("search hank@globex")
+    assert "Globex" in texts(reply.json)
+    nothing = await alice.command("search initech")
+    assert "Nothing matches" in texts(nothing.json)
+
+
+async def test_close_and_reopen(alice):
+    await alice.command("new customer Initech")
+    await alice.command("close Initech")
+    assert (await ThirdParty.get(name="Initech")).status == "closed"
+    await alice.command("reopen Initech")
+    tp = await ThirdParty.get(name="Initech")
+    assert tp.status == "active"
+    assert [e.code for e in await Event.filter(thirdparty=tp).order_by("id")] == [
+        "COMPANY_CREATE", "COMPANY_MODIFY", "COMPANY_MODIFY"]
+
+
+# -- the create modal ------------------------------------------------------------------
+
+
+async def test_new_opens_the_modal_and_a_bad_field_saves_nothing(alice, slack):
+    reply = await alice.command("new")
+    assert reply.status == 200
+    view = await opened_view(slack)
+    assert view["callback_id"] == "thirdparty_new"
+    state = fill(view, {"name": "Hooli", "type": "customer", "email": "not-an-email", "country": "FR"})
+    errors = await alice.submit("thirdparty_new", state)
+    assert errors.json["response_action"] == "errors"
+    assert list(errors.json["errors"]) == ["email"]
+    assert "not an email address" in errors.json["errors"]["email"]
+    assert await ThirdParty.all().count() == 0 and await Event.all().count() == 0
+
+
+async def test_modal_creation_with_everything_posts_the_card_to_the_creator(alice, slack):
+    await alice.command("new")
+    view = await opened_view(slack)
+    state = fill(view, {
+        "name": "Hooli", "type": "both", "email": "info@HOOLI.example", "phone": "+1 650 555 0100",
+        "website": "hooli.example", "town": "Palo Alto", "country": "us", "language": "en-us",
+        "vat_id": "US 12-345", "tags": "Tech, VIP, tech", "sales_reps": [ALICE.id, ADMIN.id],
+        "note_private": "Gavin is difficult",
+    })
+    reply = await alice.submit("thirdparty_new", state)
+    assert reply.status == 200 and not reply.text
+    tp = await ThirdParty.get(name="Hooli")
+    assert (tp.email, tp.website, tp.country, tp.language) == (
+        "info@hooli.example", "https://hooli.example", "US", "en_US")
+    assert sorted(t.name for t in await tp.tags.all()) == ["tech", "vip"]
+    assert sorted(u.id for u in await tp.sales_reps.all()) == sorted([ALICE.id, ADMIN.id])
+    await slack.wait_for("chat.postMessage")
+    dm = slack.calls_to("conversations.open")[-1].args
+    assert dm["users"] == ALICE.id
+    card = slack.calls_to("chat.postMessage")[-1].args
+    assert card["channel"] == "D" + ALICE.id
+    assert tp.code in texts(card) and "Gavin is difficult" in texts(card)
+
+
+async def test_modal_warns_of_duplicates_then_creates_when_confirmed(alice, slack):
+    await alice.command("new customer Pied Piper")
+    await alice.command("new")
+    view = await opened_view(slack)
+    state = fill(view, {"name": "Pied Piper Inc", "type": "prospect", "town": "Palo Alto"})
+    update = await alice.submit("thirdparty_new", state)
+    assert update.json["response_action"] == "update"
+    warned = update.json["view"]
+    assert "looks like a third party you already have" in texts(warned)
+    assert await ThirdParty.all().count() == 1
+    # what was typed is still there; ticking the box creates it
+    confirmed = fill(warned, {"create_anyway": ["yes"]})
+    assert confirmed["town"]["value"]["value"] == "Palo Alto"
+    reply = await alice.submit("thirdparty_new", confirmed)
+    assert reply.status == 200 and not reply.text
+    assert await ThirdParty.filter(name="Pied Piper Inc", town="Palo Alto").count() == 1
+
+
+async def test_global_shortcut_opens_the_create_modal(alice, slack):
+    reply = await alice.shortcut("new_thirdparty")
+    assert reply.status == 200
+    assert (await opened_view(slack))["callback_id"] == "thirdparty_new"
+
+
+# -- edit, contacts, buttons -------------------------------------------------------------
+
+
+async def test_edit_modal_is_prefilled_and_records_what_changed(alice, slack):
+    await alice.command("new customer Vandelay Industries")
+    tp = await ThirdParty.get(name="Vandelay Industries")
+    await alice.command("edit Vandelay")
+    view = await opened_view(slack)
+    assert view["callback_id"] == "thirdparty_edit" and view["private_metadata"] == str(tp.id)
+    state = fill(view, {"town": "New York", "status": "closed", "tags": "importer"})
+    assert state["name"]["value"]["value"] == "Vandelay Industries"
+    reply = await alice.submit("thirdparty_edit", state, private_metadata=view["private_metadata"])
+    assert reply.status == 200 and not reply.text
+    tp = await ThirdParty.get(id=tp.id)
+    assert (tp.town, tp.status) == ("New York", "closed")
+    event = await Event.get(thirdparty=tp, code="COMPANY_MODIFY")
+    assert event.details["changes"] == {"status": ["active", "closed"], "town": ["", "New York"],
+                                        "tags": [[], ["importer"]]}
+
+
+async def test_contact_add_modal_creates_the_contact(alice, slack):
+    await alice.command("new customer Kramerica")
+    tp = await ThirdParty.get(name="Kramerica")
+    await alice.command("contact add Kramerica")
+    view = await opened_view(slack)
+    assert view["callback_id"] == "contact_new"
+    bad = await alice.submit("contact_new", fill(view, {"email": "kramer@"}), private_metadata=view["private_metadata"])
+    assert "email" in bad.json["errors"]
+    state = fill(view, {"first_name": "Cosmo", "last_name": "Kramer", "email": "cosmo@kramerica.example"})
+    await alice.submit("contact_new", state, private_metadata=view["private_metadata"])
+    contact = await Contact.get(thirdparty=tp)
+    assert (contact.first_name, contact.email) == ("Cosmo", "cosmo@kramerica.example")
+    assert await Event.filter(code="CONTACT_CREATE", contact=contact).count() == 1
+    await slack.wait_for("chat.postMessage")
+    assert "Cosmo Kramer" in texts(slack.calls_to("chat.postMessage")[-1].args)
+
+
+async def test_card_buttons_open_modals_and_share_without_private_notes(alice, slack):
+    await alice.command("new customer Monks Diner")
+    tp = await ThirdParty.get(name="Monks Diner")
+    tp.note_private = "owes us money"
+    await tp.save()
+    await alice.action("thirdparty_edit", str(tp.id))
+    assert (await opened_view(slack))["callback_id"] == "thirdparty_edit"
+    await alice.action("contact_add", str(tp.id))
+    await slack.wait_for("views.open", count=2)
+    assert slack.calls_to("views.open")[-1].args["view"]["callback_id"] == "contact_new"
+    await alice.action("thirdparty_share", str(tp.id))
+    shared = (await slack.wait_for_response())[-1].body
+    assert shared["response_type"] == "in_channel"
+    assert "Monks Diner" in texts(shared) and "owes us money" not in texts(shared)
+    assert "thirdparty_edit" not in texts(shared)
+
+
+# -- settings --------------------------------------------------------------------------
+
+
+async def test_settings_are_for_admins(alice, admin, slack):
+    refused = await alice.command("settings")
+    assert "Only admins can change settings" in texts(refused.json)
+    assert slack.calls_to("views.open") == []
+    await admin.command("settings")
+    assert (await opened_view(slack))["callback_id"] == "settings"
+
+
+async def test_admin_changes_the_customer_code_mask(admin, alice, slack):
+    await admin.command("settings")
+    view = await opened_view(slack)
+    bad = await admin.submit("settings", fill(view, {"mask.thirdparty": "C{0000@1}"}), user_id=ADMIN.id)
+    assert "needs a year part" in bad.json["errors"]["mask.thirdparty"]
+    assert await NumberingMask.all().count() == 0
+    await admin.submit("settings", fill(view, {"mask.thirdparty": "C{yyyy}-{t}{0000}"}))
+    assert (await NumberingMask.get(object_type="thirdparty")).mask == "C{yyyy}-{t}{0000}"
+    await alice.command("new prospect Bania Comedy")
+    code = (await ThirdParty.get(name="Bania Comedy")).code
+    assert code.endswith("-P0001") and code.startswith("C20")
+
+
+async def test_admin_defines_a_custom_field_that_the_create_modal_validates(admin, alice, slack):
+    await admin.command("settings")
+    settings_view = await opened_view(slack)
+    add = next(e for b in settings_view["blocks"] if b["type"] == "actions" for e in b["elements"]
+               if e["value"] == "thirdparty")
+    await admin.action("customfield_add", add["value"], view={"id": "VSETTINGS"})
+    pushed = await opened_view(slack, "views.push")
+    state = fill(pushed, {"label": "Employees", "key": "employees", "field_type": "integer", "flags": ["required"]})
+    reply = await admin.submit("customfield_new", state, private_metadata=pushed["private_metadata"],
+                               previous_view_id="VSETTINGS")
+    assert reply.status == 200 and not reply.text
+    field = await CustomField.get(key="employees")
+    assert (field.applies_to, field.field_type, field.required) == ("thirdparty", "integer", True)
+    refreshed = (await slack.wait_for("views.update"))[-1].args
+    assert refreshed["view_id"] == "VSETTINGS" and "Employees" in texts(refreshed["view"])
+
+    await alice.command("new")
+    view = (await slack.wait_for("views.open", count=2))[-1].args["view"]
+    state = fill(view, {"name": "Sternberg", "type": "customer", "cf.employees": "12.5"})
+    errors = await alice.submit("thirdparty_new", state)
+    assert list(errors.json["errors"]) == ["cf.employees"]
+    assert await ThirdParty.all().count() == 0
+    await alice.submit("thirdparty_new", fill(view, {"name": "Sternberg", "type": "customer", "cf.employees": "12"}))
+    tp = await ThirdParty.get(name="Sternberg")
+    from crm import customfields
+
+    assert (await customfields.values_by_owner("thirdparty", [tp.id]))[tp.id] == {"employees": 12}

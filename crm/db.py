@@ -1,7 +1,9 @@
 """Database connection and schema migrations (Tortoise ORM, SQLite or PostgreSQL)."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
+import fcntl
 from pathlib import Path
 from typing import AsyncIterator
 from urllib.parse import unquote, urlsplit
@@ -88,7 +90,8 @@ def _executor() -> MigrationExecutor:
 @contextlib.asynccontextmanager
 async def _migration_lock(database_url: str) -> AsyncIterator[None]:
     if not database_url.startswith("postgres://"):
-        yield  # SQLite serialises writers itself
+        async with _file_lock(Path(database_url[len("sqlite://"):] + ".migrate-lock")):
+            yield
         return
     # a session lock on a connection of its own, so migrations run in their own transactions
     lock_connection = await asyncpg.connect(database_url)
@@ -97,6 +100,18 @@ async def _migration_lock(database_url: str) -> AsyncIterator[None]:
         yield
     finally:
         await lock_connection.close()  # closing releases the lock
+
+
+@contextlib.asynccontextmanager
+async def _file_lock(path: Path) -> AsyncIterator[None]:
+    """An exclusive lock between the processes of one machine sharing a SQLite file."""
+    with path.open("a") as handle:
+        # flock blocks, so wait for it in a thread; the loop stays free
+        await asyncio.to_thread(fcntl.flock, handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 async def ping() -> None:

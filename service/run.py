@@ -33,7 +33,7 @@ async def run(settings: Settings, *, http: bool, jobs: bool) -> None:
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         if web_app is not None:
-            web_app[READY] = True
+            web_app[READY].set()
         if jobs:
             # Campaign sending and the IMAP listener will run here; for now the worker
             # keeps the schema migrated and stands ready.

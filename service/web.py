@@ -1,6 +1,7 @@
 """HTTP endpoints on $PORT (SPEC §8): Slack's requests, health, readiness, the setup page."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from pathlib import Path
 
@@ -17,7 +18,7 @@ log = logging.getLogger(__name__)
 ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "manifest.yml"
 MANIFEST_BASE_URL = "https://crm.example.com"
-READY = web.AppKey("ready", bool)
+READY = web.AppKey("ready", asyncio.Event)  # set once migrations are applied
 _templates = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "templates"), autoescape=True)
 
 
@@ -29,12 +30,12 @@ def filled_manifest(public_url: str) -> str:
 def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Application:
     """The aiohttp application; `slack` is None when Slack credentials are missing."""
     app = web.Application(client_max_size=1024 * 1024)
-    app[READY] = False
+    app[READY] = asyncio.Event()
 
     async def slack_events(request: web.Request) -> web.Response:
         if slack is None:
             return web.Response(status=503, text="Slack is not configured on this server; see /")
-        if not request.app[READY]:
+        if not request.app[READY].is_set():
             return web.Response(status=503, text="starting")
         bolt_response = await slack.async_dispatch(await to_bolt_request(request))
         return await to_aiohttp_response(bolt_response)
@@ -48,7 +49,7 @@ def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Applicatio
         return web.Response(text="ok")
 
     async def readyz(request: web.Request) -> web.Response:
-        if request.app[READY]:
+        if request.app[READY].is_set():
             return web.Response(text="ready")
         return web.Response(status=503, text="starting")
 

@@ -87,7 +87,7 @@ async def server(db, slack, settings):
     """`crm web` as it runs in production (aiohttp + Bolt), on a free loopback port."""
     app_settings = dataclasses.replace(settings, slack_api_url=slack.api_url)
     web_app = create_web_app(app_settings, build_app(app_settings))
-    web_app[READY] = True
+    web_app[READY].set()
     runner = web.AppRunner(web_app, access_log=None)
     await runner.setup()
     await web.TCPSite(runner, "127.0.0.1", 0).start()

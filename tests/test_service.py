@@ -1,0 +1,154 @@
+"""The processes as operators run them: `crm serve`, `crm web`, `crm worker`, and the
+HTTP endpoints of SPEC §8 (health, readiness, the setup page)."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests import database
+from tests.conftest import ALICE, SIGNING_SECRET
+from tests.slack_requests import SlackClient
+
+CRM = str(Path(sys.executable).with_name("crm"))
+START_TIMEOUT = 30
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Process:
+    """A `crm` subprocess with its own environment, stopped with SIGTERM like a platform would."""
+
+    def __init__(self, command: str, env: dict[str, str], cwd: Path):
+        self.command, self.env, self.cwd = command, env, cwd
+        self.port = int(env.get("PORT", 0))
+        self.process: asyncio.subprocess.Process | None = None
+
+    async def start(self) -> "Process":
+        environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CRM_", "DATABASE_"))}
+        self.process = await asyncio.create_subprocess_exec(
+            CRM, self.command, env={**environment, **self.env}, cwd=self.cwd,
+            stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
+        return self
+
+    async def wait_ready(self, http) -> None:
+        deadline = asyncio.get_running_loop().time() + START_TIMEOUT
+        while asyncio.get_running_loop().time() < deadline:
+            if self.process.returncode is not None:
+                raise AssertionError(f"crm {self.command} exited: {await self.output()}")
+            try:
+                async with http.get(f"http://127.0.0.1:{self.port}/readyz") as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            await asyncio.sleep(0.1)
+        raise AssertionError(f"crm {self.command} not ready after {START_TIMEOUT}s")
+
+    async def stop(self, terminate: bool = True) -> tuple[int, str]:
+        """SIGTERM (unless `terminate` is False: wait for it to end by itself), then the exit code and output."""
+        if terminate and self.process.returncode is None:
+            self.process.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(self.process.wait(), START_TIMEOUT)
+        return code, await self.output()
+
+    async def output(self) -> str:
+        stdout, stderr = await self.process.communicate()
+        return (stdout + stderr).decode()
+
+
+@pytest.fixture
+async def own_database(tmp_path, migrated):
+    """A database of the test's own for a subprocess (the session's stays with the suite)."""
+    target = database.target()
+    if target == "sqlite":
+        yield database.sqlite_url(tmp_path)
+        return
+    url = await database.create_postgres_database(target)
+    yield url
+    await database.drop_postgres_database(url)
+
+
+def base_env(tmp_path: Path, database_url: str, port: int) -> dict[str, str]:
+    return {"DATABASE_URL": database_url, "DATA_DIR": str(tmp_path / "data"), "PORT": str(port),
+            "PUBLIC_URL": "https://crm.acme.example"}
+
+
+async def test_serve_without_slack_credentials_shows_the_setup_page(tmp_path, own_database, http):
+    port = free_port()
+    serve = await Process("serve", base_env(tmp_path, own_database, port), tmp_path).start()
+    try:
+        await serve.wait_ready(http)
+        async with http.get(f"http://127.0.0.1:{port}/") as response:
+            page = await response.text()
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
+            assert (health.status, await health.text()) == (200, "ok")
+        async with http.post(f"http://127.0.0.1:{port}/slack/events", data="x") as events:
+            assert events.status == 503
+    finally:
+        code, output = await serve.stop()
+    assert response.status == 200
+    assert "request_url: https://crm.acme.example/slack/events" in page
+    assert "crm.example.com" not in page
+    assert "SLACK_BOT_TOKEN" in page
+    assert "Slack is not connected: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in output
+    assert code == 0, output
+
+
+async def test_web_answers_signed_slack_requests_and_the_worker_stops_cleanly(tmp_path, own_database, http, slack):
+    port = free_port()
+    env = {**base_env(tmp_path, own_database, port), "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url}
+    web = await Process("web", env, tmp_path).start()
+    worker = await Process("worker", env, tmp_path).start()
+    try:
+        await web.wait_ready(http)
+        alice = SlackClient(http, f"http://127.0.0.1:{port}", SIGNING_SECRET, user_id=ALICE.id)
+        reply = await alice.command("new customer Tyrell Corporation")
+        assert reply.status == 200 and "Tyrell Corporation" in reply.text
+        assert slack.calls_to("users.info")[0].token == "xoxb-test"
+        await asyncio.sleep(0.5)  # the worker migrates the same database meanwhile
+    finally:
+        web_code, web_output = await web.stop()
+        worker_code, worker_output = await worker.stop()
+    assert (web_code, worker_code) == (0, 0), web_output + worker_output
+    assert "worker ready" in worker_output
+
+
+async def test_readyz_waits_for_migrations_and_healthz_for_the_database(db, settings, http):
+    from aiohttp import web as aiohttp_web
+
+    from service.web import READY, create_web_app
+
+    app = create_web_app(settings, None)
+    runner = aiohttp_web.AppRunner(app)
+    await runner.setup()
+    port = free_port()
+    await aiohttp_web.TCPSite(runner, "127.0.0.1", port).start()
+    try:
+        async with http.get(f"http://127.0.0.1:{port}/readyz") as starting:
+            assert starting.status == 503
+        app[READY].set()
+        async with http.get(f"http://127.0.0.1:{port}/readyz") as ready:
+            assert ready.status == 200
+        async with http.get(f"http://127.0.0.1:{port}/healthz") as health:
+            assert await health.text() == "ok"
+    finally:
+        await runner.cleanup()
+
+
+async def test_a_bad_setting_stops_start_up_with_one_line(tmp_path):
+    process = await Process("serve", {"CRM_TIMEZONE": "Mars/Olympus", "DATA_DIR": str(tmp_path)}, tmp_path).start()
+    code, output = await process.stop(terminate=False)
+    assert code == 2
+    assert output.strip().splitlines() == [
+        "crm: configuration error: CRM_TIMEZONE: 'Mars/Olympus' is not an IANA time zone such as Europe/Paris"]

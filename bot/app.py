@@ -1,6 +1,7 @@
 """The Bolt app: one AsyncApp, its middleware, and the listener modules registered on it."""
 from __future__ import annotations
 
+import asyncio
 import logging
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -16,6 +17,8 @@ from crm.settings import Settings
 log = logging.getLogger(__name__)
 
 GUEST_REFUSAL = "Sorry, Slack guests cannot use the CRM. Ask a full member of the workspace."
+UNVERIFIED_REFUSAL = "I could not check your Slack account with Slack just now. Please try again in a moment."
+PROFILE_TIMEOUT = 1.5  # seconds: users.info must leave time to answer Slack within 3 s
 
 
 def build_app(settings: Settings) -> AsyncApp:
@@ -44,10 +47,12 @@ def _known_user(settings: Settings):
             profile = await _slack_profile(client, user_id)
             if profile:
                 user = await users.store_profile(user, profile)
+            elif user.refreshed_at is None:
+                # never seen by Slack's users.info: we cannot tell a guest from a member
+                return _refusal(body, UNVERIFIED_REFUSAL)
         if user.is_guest:
             log.info("refused guest %s", user_id)
-            refusal = {"response_type": "ephemeral", "text": GUEST_REFUSAL} if body.get("command") else ""
-            return BoltResponse(status=200, body=refusal)
+            return _refusal(body, GUEST_REFUSAL)
         context["actor"] = users.actor(user, settings.admins)
         context["tz"] = _zone(user.tz) or settings.timezone
         return await next()
@@ -55,11 +60,20 @@ def _known_user(settings: Settings):
     return middleware
 
 
+def _refusal(body: dict, text: str) -> BoltResponse:
+    """Ends the request: the text for a slash command, a bare 200 for anything else."""
+    return BoltResponse(status=200, body={"response_type": "ephemeral", "text": text} if body.get("command") else "")
+
+
 async def _slack_profile(client: AsyncWebClient, user_id: str) -> users.Profile | None:
+    """The user's profile, or None when Slack does not answer in time (the ack cannot wait)."""
     try:
-        response = await client.users_info(user=user_id)
+        response = await asyncio.wait_for(client.users_info(user=user_id), PROFILE_TIMEOUT)
     except SlackApiError as error:
         log.warning("users.info for %s failed: %s", user_id, error.response.get("error"))
+        return None
+    except (asyncio.TimeoutError, OSError) as error:
+        log.warning("users.info for %s did not answer: %r", user_id, error)
         return None
     user = response["user"]
     profile = user.get("profile", {})

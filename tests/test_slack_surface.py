@@ -296,3 +296,12 @@ async def test_admin_defines_a_custom_field_that_the_create_modal_validates(admi
     from crm import customfields
 
     assert (await customfields.values_by_owner("thirdparty", [tp.id]))[tp.id] == {"employees": 12}
+
+
+async def test_a_user_slack_cannot_vouch_for_is_refused_until_it_can(alice, slack):
+    slack.fail_next("users.info", error="fatal_error")
+    refused = await alice.command("new prospect Unverified Ltd")
+    assert "could not check your Slack account" in refused.json["text"]
+    assert await ThirdParty.all().count() == 0
+    accepted = await alice.command("new prospect Unverified Ltd")
+    assert "Unverified Ltd" in texts(accepted.json)

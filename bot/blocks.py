@@ -32,12 +32,13 @@ def section(text: str, accessory: dict | None = None) -> dict:
     return block
 
 
-def fields_section(pairs: list[tuple[str, str]]) -> dict:
-    """Up to 10 "*label*\\nvalue" fields side by side."""
-    return {
-        "type": "section",
-        "fields": [mrkdwn(f"*{label}*\n{value}") for label, value in pairs[:10]],
-    }
+def fields_sections(pairs: list[tuple[str, str]]) -> list[dict]:
+    """"*label*\\nvalue" fields side by side, as many sections as Slack's 10 fields each need."""
+    return [
+        {"type": "section", "fields": [{"type": "mrkdwn", "text": clip(f"*{label}*\n{value}", 2000)}
+                                       for label, value in pairs[start:start + 10]]}
+        for start in range(0, len(pairs), 10)
+    ]
 
 
 def header(text: str) -> dict:

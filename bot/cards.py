@@ -5,7 +5,7 @@ import json
 from zoneinfo import ZoneInfo
 
 from bot.blocks import (
-    actions, button, context, divider, escape, fields_section, header, message, section, user_mention, when,
+    actions, button, context, divider, escape, fields_sections, header, message, section, user_mention, when,
 )
 from crm.contacts import full_name
 from crm.thirdparties import TYPE_LABELS, Card
@@ -62,12 +62,11 @@ def record_card(card: Card, tz: ZoneInfo | None, *, private: bool = True, button
                          ("VAT id", tp.vat_id), ("Alias", tp.alias), ("Language", tp.language)):
         if value:
             pairs.append((label, escape(value)))
-    blocks = [header(tp.name), fields_section(pairs)]
+    blocks = [header(tp.name), *fields_sections(pairs)]
     extra = [(label, escape(text)) for label, text in card.custom]
     if card.tags:
         extra.insert(0, ("Tags", ", ".join(f"`{escape(t)}`" for t in card.tags)))
-    if extra:
-        blocks.append(fields_section(extra))
+    blocks += fields_sections(extra)
     if tp.address:
         blocks.append(section(f"*Address*\n{escape(tp.address)}"))
     notes = [("Public note", tp.note_public)] + ([("Private note", tp.note_private)] if private else [])

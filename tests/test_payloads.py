@@ -1,0 +1,60 @@
+"""Example payloads of what people see, kept as JSON beside the tests so a reviewer can
+paste them into Slack's Block Kit Builder. The views are pure functions: data in, dict out.
+
+`UPDATE_PAYLOADS=1 make test-sqlite` rewrites the files after an intended change.
+"""
+from __future__ import annotations
+
+import json
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot import cards, forms
+from crm.fieldtypes import FieldSpec
+from crm.thirdparties import Card
+from models import Contact, Event, ThirdParty
+
+PAYLOADS = Path(__file__).parent / "payloads"
+CREATED = datetime(2026, 11, 3, 9, 30, tzinfo=timezone.utc)
+
+
+def sample_card() -> Card:
+    tp = ThirdParty(
+        id=7, code="CU2611-00007", name="Acme Widgets", type="customer", status="active",
+        email="sales@acme.example", phone="+33 1 23 45 67 89", website="https://acme.example",
+        zip="75002", town="Paris", country="FR", vat_id="FR12345678901", note_private="Prefers calls.",
+        created_at=CREATED, updated_at=CREATED, created_by="U0ALICE",
+    )
+    contact = Contact(id=3, first_name="Jane", last_name="Doe", job_title="Buyer", email="jane@acme.example")
+    event = Event(id=1, code="COMPANY_CREATE", occurred_at=CREATED, user_id="U0ALICE",
+                  label="Customer Acme Widgets created (CU2611-00007)")
+    return Card(thirdparty=tp, contacts=[contact], tags=["vip"], sales_reps=["U0ALICE"],
+                custom=[("Segment", "Small business")], events=[event])
+
+
+def sample_fields() -> list[FieldSpec]:
+    return [FieldSpec(key="segment", label="Segment", field_type="select",
+                      options=[{"key": "smb", "label": "Small business"}, {"key": "ent", "label": "Enterprise"}]),
+            FieldSpec(key="employees", label="Employees", field_type="integer", required=True)]
+
+
+EXAMPLES = {
+    "record_card": lambda: cards.record_card(sample_card(), ZoneInfo("Europe/Paris")),
+    "create_modal": lambda: forms.thirdparty_modal(sample_fields()),
+    "help": cards.help_message,
+}
+
+
+@pytest.mark.parametrize("name", sorted(EXAMPLES))
+def test_example_payload(name, migrated):
+    rendered = json.loads(json.dumps(EXAMPLES[name](), ensure_ascii=False))
+    path = PAYLOADS / f"{name}.json"
+    if os.environ.get("UPDATE_PAYLOADS"):
+        path.write_text(json.dumps(rendered, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+    assert rendered == json.loads(path.read_text(encoding="utf-8")), f"{path.name} changed; see the docstring"
+    blocks = rendered.get("blocks", [])
+    assert len(blocks) <= 100 and all(len(json.dumps(b)) < 3000 * 2 for b in blocks)

@@ -5,7 +5,8 @@ import json
 from zoneinfo import ZoneInfo
 
 from bot.blocks import (
-    actions, button, context, divider, escape, fields_sections, header, message, section, user_mention, when,
+    actions, button, context, divider, escape, fields_sections, header, message, option, plain, section,
+    user_mention, when,
 )
 from crm.contacts import full_name
 from crm.thirdparties import TYPE_LABELS, Card
@@ -13,6 +14,7 @@ from models import ThirdParty
 
 MAX_CARD_CONTACTS = 10
 MAX_LISTED = 10
+MAX_SELECT_OPTIONS = 100  # Slack's limit for a static_select
 
 HELP = [
     ("/crm new", "create a third party in a form (all fields, tags, sales reps, custom fields)"),
@@ -82,12 +84,14 @@ def record_card(card: Card, tz: ZoneInfo | None, *, private: bool = True, button
         blocks.append(section("*Last events*\n" + "\n".join(lines)))
     if private and buttons:
         value = str(tp.id)
-        blocks.append(actions(
-            button("Edit", "thirdparty_edit", value),
-            button("Add contact", "contact_add", value),
-            button("Share in channel", "thirdparty_share", value),
-            block_id=f"card:{tp.id}",
-        ))
+        elements = [button("Edit", "thirdparty_edit", value), button("Add contact", "contact_add", value)]
+        if card.contacts:
+            elements.append({
+                "type": "static_select", "action_id": "contact_edit", "placeholder": plain("Edit a contact"),
+                "options": [option(full_name(c), str(c.id)) for c in card.contacts[:MAX_SELECT_OPTIONS]],
+            })
+        elements.append(button("Share in channel", "thirdparty_share", value))
+        blocks.append(actions(*elements, block_id=f"card:{tp.id}"))
     return message(f"{tp.name} ({tp.code})", blocks)
 
 

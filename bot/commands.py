@@ -7,7 +7,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import admin, cards, forms
 from bot.parser import Command, parse
-from crm import customfields, thirdparties
+from crm import contacts, customfields, thirdparties
 from crm.errors import Ambiguous, DomainError, ValidationError
 from crm.permissions import require_admin
 from crm.settings import Settings
@@ -169,6 +169,13 @@ async def _contact(request: Request) -> None:
 async def contact_modal(thirdparty_id: int) -> dict:
     tp = await thirdparties.get(thirdparty_id)
     return forms.contact_modal(tp, await customfields.definitions("contact"))
+
+
+async def edit_contact_modal(contact_id: int) -> dict:
+    contact = await contacts.get(contact_id)
+    tp = await thirdparties.get(contact.thirdparty_id)
+    values = (await customfields.values_by_owner("contact", [contact_id]))[contact_id]
+    return forms.contact_modal(tp, await customfields.definitions("contact"), contact, values)
 
 
 async def _settings(request: Request) -> None:

@@ -15,6 +15,7 @@ from models import Contact, CustomField, ThirdParty
 THIRDPARTY_NEW = "thirdparty_new"
 THIRDPARTY_EDIT = "thirdparty_edit"
 CONTACT_NEW = "contact_new"
+CONTACT_EDIT = "contact_edit"
 CREATE_ANYWAY = "create_anyway"
 
 HINTS = {
@@ -111,8 +112,9 @@ def contact_modal(tp: ThirdParty, custom_fields: list[CustomField], contact: Con
     for name, label in crm_contacts.FIELDS.items():
         blocks.append(_text_field(name, label, values.get(name, "")))
     blocks += _custom_blocks(custom_fields, custom_values)
-    return modal("New contact", blocks, callback_id=CONTACT_NEW, submit="Add",
-                 private_metadata=str(tp.id))
+    if contact:
+        return modal("Edit contact", blocks, callback_id=CONTACT_EDIT, private_metadata=str(contact.id))
+    return modal("New contact", blocks, callback_id=CONTACT_NEW, submit="Add", private_metadata=str(tp.id))
 
 
 def _custom_blocks(custom_fields: list[CustomField], values: dict | None) -> list[dict]:

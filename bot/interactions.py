@@ -6,7 +6,7 @@ import json
 from slack_bolt.async_app import AsyncApp
 
 from bot import cards, forms
-from bot.commands import contact_modal, edit_modal
+from bot.commands import contact_modal, edit_contact_modal, edit_modal
 from crm import contacts, customfields, thirdparties
 from crm.errors import DomainError, ValidationError
 from crm.settings import Settings
@@ -48,6 +48,12 @@ def register(app: AsyncApp, settings: Settings) -> None:
     async def add_contact(ack, action, body, client):
         await ack()
         await client.views_open(trigger_id=body["trigger_id"], view=await contact_modal(int(action["value"])))
+
+    @app.action("contact_edit")
+    async def edit_contact(ack, action, body, client):
+        await ack()
+        view = await edit_contact_modal(int(action["selected_option"]["value"]))
+        await client.views_open(trigger_id=body["trigger_id"], view=view)
 
     @app.action("thirdparty_share")
     async def share(ack, action, context, respond):
@@ -120,6 +126,22 @@ def register(app: AsyncApp, settings: Settings) -> None:
             return
         await ack()
         await direct_message(client, context["actor"].id, await card_message(thirdparty_id, context["tz"]))
+
+
+    @app.view(forms.CONTACT_EDIT)
+    async def submit_edit_contact(ack, view, context, client):
+        fields = await customfields.definitions("contact")
+        state = view["state"]["values"]
+        submission = forms.read_submission(state, fields, contacts.FIELDS)
+        try:
+            contact, changes = await contacts.update(context["actor"], int(view["private_metadata"]),
+                                                     submission["values"], custom=submission["custom"])
+        except DomainError as error:
+            await ack(response_action="errors", errors=modal_errors(error, state))
+            return
+        await ack()
+        if changes:
+            await direct_message(client, context["actor"].id, await card_message(contact.thirdparty_id, context["tz"]))
 
 
 def modal_errors(error: DomainError, state: dict) -> dict[str, str]:

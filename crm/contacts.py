@@ -6,7 +6,7 @@ from tortoise.transactions import in_transaction
 from crm import agenda, customfields, validators
 from crm.errors import NotFound, ValidationError
 from crm.permissions import Actor, require_writer
-from crm.thirdparties import Changes, refresh_search_text
+from crm.thirdparties import Changes, _jsonable, refresh_search_text
 from models import Contact, ThirdParty
 
 FIELDS = {
@@ -36,6 +36,13 @@ ADDRESS_FIELDS = ("address", "zip", "town", "country")
 
 def clean(values: dict) -> dict:
     return validators.clean_fields(values, FIELDS, TEXT_LIMITS, SPECIAL_CHECKS, "contact")
+
+
+async def get(contact_id: int) -> Contact:
+    contact = await Contact.get_or_none(id=contact_id)
+    if contact is None:
+        raise NotFound(f"Contact #{contact_id} does not exist.")
+    return contact
 
 
 def full_name(contact: Contact) -> str:
@@ -99,6 +106,6 @@ async def update(actor: Actor, contact_id: int, values: dict, *, custom: dict | 
             connection, "CONTACT_MODIFY", actor, thirdparty,
             f"Contact {full_name(contact)} modified: {', '.join(FIELDS.get(n, n) for n in changes.fields)}",
             contact=contact,
-            details={"changes": {n: [str(b), str(a)] for n, (b, a) in changes.fields.items()}},
+            details={"changes": {n: [_jsonable(b), _jsonable(a)] for n, (b, a) in changes.fields.items()}},
         )
     return contact, changes

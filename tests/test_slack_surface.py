@@ -305,3 +305,22 @@ async def test_a_user_slack_cannot_vouch_for_is_refused_until_it_can(alice, slac
     assert await ThirdParty.all().count() == 0
     accepted = await alice.command("new prospect Unverified Ltd")
     assert "Unverified Ltd" in texts(accepted.json)
+
+
+async def test_a_contact_is_edited_from_the_card(alice, slack):
+    await alice.command("new customer Costanza Realty")
+    tp = await ThirdParty.get(name="Costanza Realty")
+    contact = await Contact.create(thirdparty=tp, first_name="George", last_name="Costanza")
+    card = await alice.command("show Costanza")
+    select = next(e for b in card.json["blocks"] if b["type"] == "actions" for e in b["elements"]
+                  if e["action_id"] == "contact_edit")
+    assert select["options"][0]["value"] == str(contact.id)
+    await alice.action("contact_edit", action_type="static_select", selected_option=str(contact.id))
+    view = await opened_view(slack)
+    assert view["callback_id"] == "contact_edit" and view["private_metadata"] == str(contact.id)
+    state = fill(view, {"job_title": "Architect"})
+    assert state["first_name"]["value"]["value"] == "George"
+    await alice.submit("contact_edit", state, private_metadata=view["private_metadata"])
+    assert (await Contact.get(id=contact.id)).job_title == "Architect"
+    event = await Event.get(code="CONTACT_MODIFY")
+    assert event.details["changes"] == {"job_title": ["", "Architect"]} and event.contact_id == contact.id

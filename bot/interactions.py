@@ -74,74 +74,78 @@ def register(app: AsyncApp, settings: Settings) -> None:
             return
         await respond(replace_original=True, **await card_message(tp.id, context["tz"]))
 
-    @app.view(forms.THIRDPARTY_NEW)
-    async def submit_new_thirdparty(ack, view, context, client):
-        fields = await customfields.definitions("thirdparty")
+    async def submit_form(ack, view, context, client, applies_to: str, field_names, save) -> None:
+        """A create/edit modal: read it, `save(submission, state)` in the domain, and answer.
+
+        A domain error goes next to its field and nothing is saved; `save` returns the id of
+        the third party whose card goes to the person's DM, or None when there is nothing to
+        show (an edit that changed nothing, or `save` already answered Slack).
+        """
         state = view["state"]["values"]
-        submission = forms.read_submission(state, fields, thirdparties.FIELDS)
+        submission = forms.read_submission(state, await customfields.definitions(applies_to), field_names)
         try:
-            await thirdparties.validate_new(submission["values"], submission["tags"], submission["custom"])
-            duplicates = [] if forms.create_anyway(state) else await thirdparties.likely_duplicates(submission["values"])
-            if duplicates:
-                custom_values = await customfields.parsed("thirdparty", submission["custom"])
-                await ack(response_action="update", view=forms.thirdparty_modal(
-                    fields, submission["values"], tags=submission["tags"], sales_reps=submission["sales_reps"],
-                    custom_values=custom_values, duplicates=duplicates))
-                return
-            tp = await thirdparties.create(context["actor"], submission["values"], tz=settings.timezone,
-                                           tags=submission["tags"], sales_reps=submission["sales_reps"],
-                                           custom=submission["custom"], default_role=settings.default_role)
+            thirdparty_id = await save(submission, state)
         except DomainError as error:
             await ack(response_action="errors", errors=modal_errors(error, state))
             return
-        await ack()
-        await direct_message(client, context["actor"].id, await card_message(tp.id, context["tz"]))
-
-    @app.view(forms.THIRDPARTY_EDIT)
-    async def submit_edit_thirdparty(ack, view, context, client):
-        fields = await customfields.definitions("thirdparty")
-        state = view["state"]["values"]
-        submission = forms.read_submission(state, fields, thirdparties.FIELDS)
-        try:
-            tp, changes = await thirdparties.update(
-                context["actor"], int(view["private_metadata"]), submission["values"], tags=submission["tags"],
-                sales_reps=submission["sales_reps"], custom=submission["custom"], default_role=settings.default_role)
-        except DomainError as error:
-            await ack(response_action="errors", errors=modal_errors(error, state))
-            return
-        await ack()
-        if changes:
-            await direct_message(client, context["actor"].id, await card_message(tp.id, context["tz"]))
-
-    @app.view(forms.CONTACT_NEW)
-    async def submit_new_contact(ack, view, context, client):
-        fields = await customfields.definitions("contact")
-        state = view["state"]["values"]
-        submission = forms.read_submission(state, fields, contacts.FIELDS)
-        thirdparty_id = int(view["private_metadata"])
-        try:
-            await contacts.create(context["actor"], thirdparty_id, submission["values"], custom=submission["custom"])
-        except DomainError as error:
-            await ack(response_action="errors", errors=modal_errors(error, state))
+        if thirdparty_id is None:
             return
         await ack()
         await direct_message(client, context["actor"].id, await card_message(thirdparty_id, context["tz"]))
 
+    @app.view(forms.THIRDPARTY_NEW)
+    async def submit_new_thirdparty(ack, view, context, client):
+        async def save(submission, state):
+            values = submission["values"]
+            await thirdparties.validate_new(values, submission["tags"], submission["custom"])
+            duplicates = [] if forms.create_anyway(state) else await thirdparties.likely_duplicates(values)
+            if duplicates:
+                fields = await customfields.definitions("thirdparty")
+                custom_values = await customfields.parsed("thirdparty", submission["custom"])
+                await ack(response_action="update", view=forms.thirdparty_modal(
+                    fields, values, tags=submission["tags"], sales_reps=submission["sales_reps"],
+                    custom_values=custom_values, duplicates=duplicates))
+                return None
+            tp = await thirdparties.create(context["actor"], values, tz=settings.timezone, tags=submission["tags"],
+                                           sales_reps=submission["sales_reps"], custom=submission["custom"],
+                                           default_role=settings.default_role)
+            return tp.id
+
+        await submit_form(ack, view, context, client, "thirdparty", thirdparties.FIELDS, save)
+
+    @app.view(forms.THIRDPARTY_EDIT)
+    async def submit_edit_thirdparty(ack, view, context, client):
+        async def save(submission, state):
+            tp, changes = await thirdparties.update(
+                context["actor"], int(view["private_metadata"]), submission["values"], tags=submission["tags"],
+                sales_reps=submission["sales_reps"], custom=submission["custom"], default_role=settings.default_role)
+            if not changes:
+                await ack()  # nothing to announce
+                return None
+            return tp.id
+
+        await submit_form(ack, view, context, client, "thirdparty", thirdparties.FIELDS, save)
+
+    @app.view(forms.CONTACT_NEW)
+    async def submit_new_contact(ack, view, context, client):
+        async def save(submission, state):
+            contact = await contacts.create(context["actor"], int(view["private_metadata"]), submission["values"],
+                                            custom=submission["custom"])
+            return contact.thirdparty_id
+
+        await submit_form(ack, view, context, client, "contact", contacts.FIELDS, save)
 
     @app.view(forms.CONTACT_EDIT)
     async def submit_edit_contact(ack, view, context, client):
-        fields = await customfields.definitions("contact")
-        state = view["state"]["values"]
-        submission = forms.read_submission(state, fields, contacts.FIELDS)
-        try:
+        async def save(submission, state):
             contact, changes = await contacts.update(context["actor"], int(view["private_metadata"]),
                                                      submission["values"], custom=submission["custom"])
-        except DomainError as error:
-            await ack(response_action="errors", errors=modal_errors(error, state))
-            return
-        await ack()
-        if changes:
-            await direct_message(client, context["actor"].id, await card_message(contact.thirdparty_id, context["tz"]))
+            if not changes:
+                await ack()
+                return None
+            return contact.thirdparty_id
+
+        await submit_form(ack, view, context, client, "contact", contacts.FIELDS, save)
 
 
 def modal_errors(error: DomainError, state: dict) -> dict[str, str]:

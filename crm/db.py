@@ -24,7 +24,7 @@ def tortoise_config(database_url: str) -> dict:
         if path != ":memory:":
             Path(path).parent.mkdir(parents=True, exist_ok=True)
         connection = {
-            "engine": "tortoise.backends.sqlite",
+            "engine": "crm.sqlite_backend",
             # busy_timeout: a second local process waits for the write lock instead of failing
             "credentials": {"file_path": path, "busy_timeout": 10000},
         }
@@ -70,10 +70,11 @@ async def upgrade(database_url: str, target: str | None = None) -> list[str]:
     """
     async with _migration_lock(database_url):
         pending = await pending_migrations()
+        # forward only: a target older than the schema is refused, never rolled back to
         if target is None:
-            await _executor().migrate()
+            await _executor().migrate(direction="forward")
             return pending
-        await _executor().migrate([MigrationTarget(app_label=APP, name=target)])
+        await _executor().migrate([MigrationTarget(app_label=APP, name=target)], direction="forward")
         return pending[: pending.index(target) + 1] if target in pending else []
 
 

@@ -56,8 +56,9 @@ class ThirdParty(Timestamped):
     type = fields.CharField(max_length=16)
     status = fields.CharField(max_length=16, default="active")
     email = fields.CharField(max_length=255, default="")
-    # lower-cased email: duplicate detection, import matching and `email:` filters use the index
-    email_key = fields.CharField(max_length=255, default="", db_index=True)
+    # lower-cased email: duplicate detection, import matching and `email:` filters use the index;
+    # the database default lets migration 0002 add the column to a table that already has rows
+    email_key = fields.CharField(max_length=255, default="", db_default="", db_index=True)
     phone = fields.CharField(max_length=64, default="")
     website = fields.CharField(max_length=255, default="")
     address = fields.TextField(default="")

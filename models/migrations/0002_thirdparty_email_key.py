@@ -11,7 +11,7 @@ class Migration(migrations.Migration):
         ops.AddField(
             model_name='ThirdParty',
             name='email_key',
-            field=fields.CharField(default='', db_index=True, max_length=255),
+            field=fields.CharField(default='', db_default='', db_index=True, max_length=255),
         ),
         # third parties stored before this migration get their key from their email
         ops.RunSQL(

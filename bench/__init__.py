@@ -1,0 +1,1 @@
+"""Benchmarks of `make bench` (`python -m bench`); bench/workload.py is shared with the tests."""

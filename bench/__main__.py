@@ -1,0 +1,183 @@
+"""`make bench`: what creating third parties costs on PostgreSQL, beside a bare baseline
+measured in the same run (see BENCHMARKS.md).
+
+Measures, each on a fresh database created on the server CRM_BENCH_POSTGRES names:
+
+- third parties created one per call through the domain layer (`crm.thirdparties.create`:
+  validation, customer code, search text, COMPANY_CREATE event) by one process;
+- customer codes: the same by 4 processes at once, 250 each; the codes must come out
+  unique and gapless.
+
+The baseline of each is a bare INSERT loop of the same rows (same columns, asyncpg, one
+transaction per row) in the same number of processes. Each side runs `--repeats` times,
+alternately, and the medians are quoted. The ratio is our median time divided by the
+baseline's: 1.0 would be as fast as bare INSERTs, 3.0 three times as slow. Targets are
+ceilings on it. Results also go to bench/results/latest.json.
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import json
+import os
+import statistics
+import sys
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import AsyncIterator
+
+from bench.workload import audit_codes, bare_inserter, domain_creator, expected_codes, run_in_processes
+from crm import clock, db as crm_db
+from tests.database import create_postgres_database, drop_postgres_database
+
+RESULTS_FILE = Path(__file__).parent / "results" / "latest.json"
+DEFAULT_REPEATS = 3
+
+
+@dataclass(frozen=True)
+class Measure:
+    name: str
+    processes: int
+    per_process: int
+    target_ratio: float | None  # our time at most this many times the baseline's; None: no target
+
+    @property
+    def rows(self) -> int:
+        return self.processes * self.per_process
+
+
+MEASURES = (
+    Measure("third parties, 1 process x 10,000", 1, 10_000, None),
+    Measure("customer codes, 4 processes x 250", 4, 250, 3.0),
+)
+
+
+@dataclass
+class Result:
+    measure: Measure
+    ours: list[float]  # seconds, one per repetition
+    baseline: list[float]
+    code_problems: list[str]  # duplicates, gaps… over every repetition of ours
+
+    @property
+    def ratio(self) -> float:
+        return statistics.median(self.ours) / statistics.median(self.baseline)
+
+    @property
+    def target_met(self) -> bool | None:
+        if self.measure.target_ratio is None:
+            return None
+        return self.ratio <= self.measure.target_ratio and not self.code_problems
+
+    def as_json(self) -> dict:
+        ours, baseline = statistics.median(self.ours), statistics.median(self.baseline)
+        return {
+            "measure": self.measure.name,
+            "processes": self.measure.processes,
+            "rows": self.measure.rows,
+            "ours_seconds": self.ours,
+            "baseline_seconds": self.baseline,
+            "ours_median_seconds": ours,
+            "baseline_median_seconds": baseline,
+            "ours_rows_per_second": self.measure.rows / ours,
+            "baseline_rows_per_second": self.measure.rows / baseline,
+            "ratio": self.ratio,
+            "target_ratio": self.measure.target_ratio,
+            "target_met": self.target_met,
+            "code_problems": self.code_problems,
+        }
+
+
+@contextlib.asynccontextmanager
+async def fresh_database(server_url: str) -> AsyncIterator[str]:
+    """A new migrated database, connected in this process, dropped afterwards."""
+    url = await create_postgres_database(server_url, prefix="crm_bench")
+    try:
+        await crm_db.connect(url)
+        try:
+            await crm_db.upgrade(url)
+            yield url
+        finally:
+            await crm_db.close()
+    finally:
+        await drop_postgres_database(url)
+
+
+async def time_ours(measure: Measure, server_url: str) -> tuple[float, list[str]]:
+    async with fresh_database(server_url) as url:
+        expected = expected_codes(measure.rows, clock.now())
+        seconds = await run_in_processes(domain_creator, url, measure.processes, measure.per_process)
+        return seconds, (await audit_codes()).problems(expected)
+
+
+async def time_baseline(measure: Measure, server_url: str) -> float:
+    async with fresh_database(server_url) as url:
+        return await run_in_processes(bare_inserter, url, measure.processes, measure.per_process)
+
+
+async def run_measure(measure: Measure, server_url: str, repeats: int) -> Result:
+    result = Result(measure, [], [], [])
+    for repeat in range(1, repeats + 1):
+        seconds, problems = await time_ours(measure, server_url)
+        result.ours.append(seconds)
+        result.code_problems += [f"run {repeat}: {problem}" for problem in problems]
+        result.baseline.append(await time_baseline(measure, server_url))
+        print(f"  {measure.name}, run {repeat}/{repeats}: ours {seconds:.2f} s, "
+              f"baseline {result.baseline[-1]:.2f} s", flush=True)
+    return result
+
+
+def table(results: list[Result]) -> str:
+    header = ("measure", "ours (median)", "baseline (median)", "ratio", "target", "met")
+    rows = [header] + [_table_row(result) for result in results]
+    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
+
+
+def _table_row(result: Result) -> tuple[str, ...]:
+    measure = result.measure
+    met = {None: "-", True: "yes", False: "NO"}[result.target_met]
+    target = f"<= {measure.target_ratio:g}x" if measure.target_ratio else "-"
+    return (measure.name, _figure(measure, result.ours), _figure(measure, result.baseline),
+            f"{result.ratio:.2f}x", target, met)
+
+
+def _figure(measure: Measure, seconds: list[float]) -> str:
+    median = statistics.median(seconds)
+    return f"{median:.2f} s ({measure.rows / median:,.0f} rows/s)"
+
+
+def write_results(results: list[Result], repeats: int) -> None:
+    RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
+    document = {
+        "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        "repeats": repeats,
+        "measures": [result.as_json() for result in results],
+    }
+    RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
+
+
+async def main(server_url: str, repeats: int) -> list[Result]:
+    print(f"Each side runs {repeats} times, alternately, each time on a fresh database; medians quoted.")
+    results = [await run_measure(measure, server_url, repeats) for measure in MEASURES]
+    print()
+    print(table(results))
+    for result in results:
+        status = "; ".join(result.code_problems) or "unique and gapless in every run"
+        print(f"codes of '{result.measure.name}': {status}")
+    write_results(results, repeats)
+    print(f"written to {RESULTS_FILE}")
+    return results
+
+
+if __name__ == "__main__":  # spawned worker processes import this module too
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs of each side (default 3)")
+    arguments = parser.parse_args()
+    server = os.environ.get("CRM_BENCH_POSTGRES")
+    if not server:
+        sys.exit("Set CRM_BENCH_POSTGRES to a PostgreSQL server URL (make bench does).")
+    outcome = asyncio.run(main(server, arguments.repeats))
+    sys.exit(1 if any(result.code_problems for result in outcome) else 0)  # a slow figure is still a run

@@ -175,10 +175,11 @@ def _checked_options(options) -> list[dict]:
             raise ValidationError(
                 "options", f"Options: the label of {key!r} must have 1 to {OPTION_LABEL_MAX_LENGTH} characters.",
             )
-        for name in (key, label.casefold()):
+        names = dict.fromkeys((key, label.casefold()))  # an option's label may be its own key ("buyer", "Buyer")
+        for name in names:
             if name in seen:
                 raise ValidationError("options", f"Options: {name!r} is used twice.")
-            seen.add(name)
+        seen.update(names)
         checked.append({"key": key, "label": label})
     return checked
 

@@ -115,6 +115,14 @@ async def _file_lock(path: Path) -> AsyncIterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+def sql(connection, query: str) -> str:
+    """Raw SQL is written with `?` placeholders; asyncpg wants `$1, $2, …`."""
+    if connection.capabilities.dialect != "postgres":
+        return query
+    parts = query.split("?")
+    return "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, 1))
+
+
 async def ping() -> None:
     await connections.get("default").execute_query("SELECT 1")
 

@@ -1,6 +1,7 @@
 """Third parties (prospects and customers): create, edit, find, show."""
 from __future__ import annotations
 
+import uuid
 from dataclasses import dataclass, field
 from difflib import SequenceMatcher
 from zoneinfo import ZoneInfo
@@ -9,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from crm import agenda, clock, customfields, numbering, validators
+from crm.db import sql
 from crm.errors import Ambiguous, NotFound, ValidationError
 from crm.normalize import fold, name_key, search_text, vat_key
 from crm.permissions import Actor, require_writer
@@ -46,6 +48,10 @@ SPECIAL_CHECKS = {
 }
 MAX_TAG_LENGTH = 64
 SIMILAR_NAME_RATIO = 0.88
+# A new record's code until the last step of its creation gives it the real one.
+PROVISIONAL_CODE = "(PROV{})"
+CLAIM_CODE = ("UPDATE crm_thirdparty SET code = ?, search_text = ? "
+              "WHERE id = ? AND NOT EXISTS (SELECT 1 FROM crm_thirdparty WHERE code = ?)")
 
 
 @dataclass
@@ -128,15 +134,10 @@ async def create(
     cleaned = clean(values, creating=True)
     tag_names = clean_tags(tags)
     async with in_transaction() as connection:
-        custom_values = await customfields.validate_all("thirdparty", custom or {}, connection=connection, creating=True)
-        now = clock.now()
-
-        async def is_taken(code: str) -> bool:
-            return await ThirdParty.filter(code=code).using_db(connection).exists()
-
-        code = await numbering.next_code(connection, "thirdparty", now, tz, is_taken, cleaned["type"])
+        custom_values = await customfields.validate_all(
+            "thirdparty", custom or {}, connection=connection, creating=True, tz=tz)
         thirdparty = await ThirdParty.create(
-            code=code,
+            code=PROVISIONAL_CODE.format(uuid.uuid4().hex),
             name_key=name_key(cleaned["name"]),
             email_key=cleaned.get("email", "").lower(),
             vat_key=vat_key(cleaned.get("vat_id", "")),
@@ -145,14 +146,23 @@ async def create(
             using_db=connection,
             **cleaned,
         )
-        await _set_tags(connection, thirdparty, tag_names)
-        await _set_reps(connection, thirdparty, sales_reps, default_role)
+        if tag_names:
+            await _set_tags(connection, thirdparty, tag_names)
+        if sales_reps:
+            await _set_reps(connection, thirdparty, sales_reps, default_role)
         await customfields.store(connection, custom_values, thirdparty=thirdparty)
-        await refresh_search_text(connection, thirdparty)
         await agenda.record(
-            connection, "COMPANY_CREATE", actor, thirdparty,
-            f"{TYPE_LABELS[thirdparty.type]} {thirdparty.name} created ({code})",
+            connection, "COMPANY_CREATE", actor, thirdparty, f"{TYPE_LABELS[thirdparty.type]} {thirdparty.name} created",
         )
+
+        async def claim(code: str) -> bool:
+            thirdparty.code = code
+            thirdparty.search_text = _search_text(thirdparty, contacts=[])
+            claimed, _ = await connection.execute_query(
+                sql(connection, CLAIM_CODE), [code, thirdparty.search_text, thirdparty.id, code])
+            return claimed == 1
+
+        await numbering.assign_code(connection, "thirdparty", clock.now(), tz, claim, cleaned["type"])
     return thirdparty
 
 
@@ -317,11 +327,15 @@ async def _set_reps(connection, thirdparty: ThirdParty, user_ids, default_role: 
 
 async def refresh_search_text(connection, thirdparty: ThirdParty) -> None:
     contacts = await Contact.filter(thirdparty_id=thirdparty.id).using_db(connection)
+    thirdparty.search_text = _search_text(thirdparty, contacts)
+    await ThirdParty.filter(id=thirdparty.id).using_db(connection).update(search_text=thirdparty.search_text)
+
+
+def _search_text(thirdparty: ThirdParty, contacts: list[Contact]) -> str:
     parts = [thirdparty.name, thirdparty.alias, thirdparty.code, thirdparty.email, thirdparty.phone, thirdparty.town]
     for contact in contacts:
         parts += [contact.first_name, contact.last_name, contact.email, contact.phone]
-    thirdparty.search_text = search_text(*parts)
-    await ThirdParty.filter(id=thirdparty.id).using_db(connection).update(search_text=thirdparty.search_text)
+    return search_text(*parts)
 
 
 def _change_labels(changes: Changes) -> list[str]:

@@ -146,13 +146,16 @@ async def test_a_counter_that_overflows_is_an_error_not_a_wrong_code(november):
     assert await new() == "X1000"
 
 
+async def always_free(code: str) -> bool:
+    """A claim for records that take any code (no record of that type holds one yet)."""
+    return True
+
+
 async def test_other_object_types_have_counters_of_their_own(november):
     await codes(2)
     async with in_transaction() as connection:
-        async def never_taken(code):
-            return False
-        refs = [await numbering.next_code(connection, "proposal", NOVEMBER, PARIS, never_taken) for _ in range(2)]
-        invoice = await numbering.next_code(connection, "invoice", NOVEMBER, PARIS, never_taken)
+        refs = [await numbering.assign_code(connection, "proposal", NOVEMBER, PARIS, always_free) for _ in range(2)]
+        invoice = await numbering.assign_code(connection, "invoice", NOVEMBER, PARIS, always_free)
     assert refs == ["PR2611-00001", "PR2611-00002"]
     assert invoice == "IN2611-00001"
     assert await new() == "CU2611-00003"
@@ -162,11 +165,9 @@ async def test_other_object_types_have_counters_of_their_own(november):
 
 async def test_a_type_mask_needs_the_type(november):
     await numbering.set_mask(ADMIN, "proposal", "{t}{yy}-{0000}")
-    async def never_taken(code):
-        return False
     with pytest.raises(ValidationError) as error:
         async with in_transaction() as connection:
-            await numbering.next_code(connection, "proposal", NOVEMBER, PARIS, never_taken)
+            await numbering.assign_code(connection, "proposal", NOVEMBER, PARIS, always_free)
     assert error.value.field == "mask"
 
 

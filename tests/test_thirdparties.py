@@ -182,7 +182,7 @@ async def test_create_records_company_create(db):
     [event] = await events()
     assert (event.code, event.user_id, event.thirdparty_id, event.occurred_at) == (
         "COMPANY_CREATE", ALICE.id, tp.id, MONTH_EDGE)
-    assert "Acme" in event.label and tp.code in event.label
+    assert event.label == "Prospect Acme created"
 
 
 async def test_the_event_is_in_the_same_transaction_as_the_record(db, monkeypatch):

@@ -45,13 +45,18 @@ def sqlite_url(folder: Path) -> str:
 
 
 async def empty_all_tables() -> None:
-    """Delete every row (and restart ids) so each test starts from a fresh database."""
+    """Delete every row (and restart ids) so each test starts from a fresh database.
+
+    DELETE rather than TRUNCATE: on tables this small PostgreSQL's TRUNCATE costs ~0.15 s
+    a test, DELETE a few milliseconds. Every foreign key cascades, so any order works.
+    """
     connection = connections.get("default")
-    tables = [model._meta.db_table for model in Tortoise.apps[APP].values()]
-    tables += ["crm_thirdparty_tag", "crm_thirdparty_rep"]
+    models = list(Tortoise.apps[APP].values())
+    tables = ["crm_thirdparty_tag", "crm_thirdparty_rep"] + [model._meta.db_table for model in models]
+    deletes = "".join(f"DELETE FROM {table};" for table in tables)
     if connection.capabilities.dialect == "postgres":
-        await connection.execute_script(f"TRUNCATE {', '.join(tables)} RESTART IDENTITY CASCADE")
+        serial = [model._meta.db_table for model in models if model._meta.pk.generated]
+        restarts = "".join(f"SELECT setval(pg_get_serial_sequence('{table}', 'id'), 1, false);" for table in serial)
+        await connection.execute_script(deletes + restarts)
     else:
-        await connection.execute_script(
-            "".join(f"DELETE FROM {table};" for table in tables) + "DELETE FROM sqlite_sequence;"
-        )
+        await connection.execute_script(deletes + "DELETE FROM sqlite_sequence;")

@@ -118,7 +118,8 @@ def register(app: AsyncApp, settings: Settings) -> None:
         async def save(submission, state):
             tp, changes = await thirdparties.update(
                 context["actor"], int(view["private_metadata"]), submission["values"], tags=submission["tags"],
-                sales_reps=submission["sales_reps"], custom=submission["custom"], default_role=settings.default_role)
+                sales_reps=submission["sales_reps"], custom=submission["custom"], default_role=settings.default_role,
+                tz=settings.timezone)
             if not changes:
                 await ack()  # nothing to announce
                 return None
@@ -130,7 +131,7 @@ def register(app: AsyncApp, settings: Settings) -> None:
     async def submit_new_contact(ack, view, context, client):
         async def save(submission, state):
             contact = await contacts.create(context["actor"], int(view["private_metadata"]), submission["values"],
-                                            custom=submission["custom"])
+                                            custom=submission["custom"], tz=settings.timezone)
             return contact.thirdparty_id
 
         await submit_form(ack, view, context, client, "contact", contacts.FIELDS, save)
@@ -139,7 +140,8 @@ def register(app: AsyncApp, settings: Settings) -> None:
     async def submit_edit_contact(ack, view, context, client):
         async def save(submission, state):
             contact, changes = await contacts.update(context["actor"], int(view["private_metadata"]),
-                                                     submission["values"], custom=submission["custom"])
+                                                     submission["values"], custom=submission["custom"],
+                                                     tz=settings.timezone)
             if not changes:
                 await ack()
                 return None

@@ -1,4 +1,6 @@
 """Agenda events (SPEC §10): the timeline of each third party."""
+from dataclasses import dataclass, field
+
 from crm import clock
 from crm.permissions import Actor
 from models import Contact, Event, ThirdParty
@@ -11,6 +13,36 @@ CODES = frozenset(
     BILL_CREATE BILL_VALIDATE BILL_PAYED BILL_CANCEL DOC_CONVERT EMAIL_SENT EMAIL_IN
     CAMPAIGN_SENT CAMPAIGN_BOUNCE MANUAL""".split()
 )
+
+
+@dataclass
+class Changes:
+    """What one edit changed: field -> (before, after), as COMPANY_MODIFY and CONTACT_MODIFY show it."""
+
+    fields: dict[str, tuple] = field(default_factory=dict)
+
+    def __bool__(self) -> bool:
+        return bool(self.fields)
+
+    def assign(self, record, values: dict) -> None:
+        """Set `values` on `record`, noting each one that differs from what it held."""
+        for name, value in values.items():
+            if getattr(record, name) != value:
+                self.fields[name] = (getattr(record, name), value)
+                setattr(record, name, value)
+
+    def details(self) -> dict:
+        """The event's details: `{"changes": {field: [before, after]}}`, as JSON holds it."""
+        return {"changes": {name: [_jsonable(before), _jsonable(after)]
+                            for name, (before, after) in self.fields.items()}}
+
+
+def _jsonable(value):
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
+    if value is None or isinstance(value, (str, int, bool)):
+        return value
+    return str(value)
 
 
 async def record(

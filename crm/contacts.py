@@ -1,12 +1,15 @@
 """Contacts: the people of a third party."""
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from tortoise.transactions import in_transaction
 
 from crm import agenda, customfields, validators
 from crm.errors import NotFound, ValidationError
 from crm.permissions import Actor, require_writer
-from crm.thirdparties import Changes, _jsonable, refresh_search_text
+from crm.agenda import Changes
+from crm.thirdparties import refresh_search_text
 from models import Contact, ThirdParty
 
 FIELDS = {
@@ -55,7 +58,8 @@ def postal_address(contact: Contact, thirdparty: ThirdParty) -> dict[str, str]:
     return {f: getattr(source, f) for f in ADDRESS_FIELDS}
 
 
-async def create(actor: Actor, thirdparty_id: int, values: dict, *, custom: dict | None = None) -> Contact:
+async def create(actor: Actor, thirdparty_id: int, values: dict, *, custom: dict | None = None,
+                 tz: ZoneInfo | None = None) -> Contact:
     require_writer(actor, "add contacts")
     cleaned = clean(values)
     if not (cleaned.get("first_name") or cleaned.get("last_name")):
@@ -64,7 +68,8 @@ async def create(actor: Actor, thirdparty_id: int, values: dict, *, custom: dict
         thirdparty = await ThirdParty.get_or_none(id=thirdparty_id, using_db=connection)
         if thirdparty is None:
             raise NotFound(f"Third party #{thirdparty_id} no longer exists.")
-        custom_values = await customfields.validate_all("contact", custom or {}, connection=connection, creating=True)
+        custom_values = await customfields.validate_all(
+            "contact", custom or {}, connection=connection, creating=True, tz=tz)
         contact = await Contact.create(
             thirdparty=thirdparty, created_by=actor.id, updated_by=actor.id, using_db=connection, **cleaned
         )
@@ -77,7 +82,8 @@ async def create(actor: Actor, thirdparty_id: int, values: dict, *, custom: dict
     return contact
 
 
-async def update(actor: Actor, contact_id: int, values: dict, *, custom: dict | None = None) -> tuple[Contact, Changes]:
+async def update(actor: Actor, contact_id: int, values: dict, *, custom: dict | None = None,
+                 tz: ZoneInfo | None = None) -> tuple[Contact, Changes]:
     require_writer(actor, "edit contacts")
     cleaned = clean(values)
     async with in_transaction() as connection:
@@ -85,15 +91,12 @@ async def update(actor: Actor, contact_id: int, values: dict, *, custom: dict | 
         if contact is None:
             raise NotFound(f"Contact #{contact_id} no longer exists.")
         changes = Changes()
-        for name, value in cleaned.items():
-            if getattr(contact, name) != value:
-                changes.fields[name] = (getattr(contact, name), value)
-                setattr(contact, name, value)
+        changes.assign(contact, cleaned)
         if not (contact.first_name or contact.last_name):
             raise ValidationError("last_name", "A contact needs a first or a last name.")
         if custom is not None:
             custom_values = await customfields.validate_all(
-                "contact", custom, connection=connection, creating=False, owner_id=contact.id
+                "contact", custom, connection=connection, creating=False, owner_id=contact.id, tz=tz
             )
             changes.fields.update(await customfields.store(connection, custom_values, contact=contact))
         if not changes:
@@ -106,6 +109,6 @@ async def update(actor: Actor, contact_id: int, values: dict, *, custom: dict | 
             connection, "CONTACT_MODIFY", actor, thirdparty,
             f"Contact {full_name(contact)} modified: {', '.join(FIELDS.get(n, n) for n in changes.fields)}",
             contact=contact,
-            details={"changes": {n: [_jsonable(b), _jsonable(a)] for n, (b, a) in changes.fields.items()}},
+            details=changes.details(),
         )
     return contact, changes

@@ -70,11 +70,11 @@ class Settings:
 
 def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path = ".env") -> Settings:
     """Settings from `environ` (default: the process environment) over the `.env` file."""
-    values: dict[str, str] = {}
-    if env_file and Path(env_file).is_file():
-        values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})
-    values.update(os.environ if environ is None else environ)
-    raw = {k: v.strip() for k, v in values.items() if v is not None and v.strip() != ""}
+    raw: dict[str, str] = {}
+    # an empty value counts as unset, so `VAR=` in the environment does not hide `.env`
+    for source in (dotenv_values(env_file) if env_file and Path(env_file).is_file() else {},
+                   os.environ if environ is None else environ):
+        raw.update({k: v.strip() for k, v in source.items() if v is not None and v.strip()})
 
     port = _integer(raw, "PORT", 3000, minimum=1, maximum=65535)
     data_dir = Path(raw.get("DATA_DIR", "data"))
@@ -205,15 +205,24 @@ def _channel(value: str | None) -> str | None:
 
 
 def _stored_secret_key(data_dir: Path) -> str:
-    """The key generated on first start, kept in DATA_DIR/secret_key so restarts keep it."""
+    """The key generated on first start, kept in DATA_DIR/secret_key so restarts keep it.
+
+    Processes starting together agree on one key: each writes a candidate to a file of its
+    own and links it into place; a link never replaces an existing file, so the first wins.
+    """
     path = data_dir / "secret_key"
     try:
-        if path.is_file():
-            return path.read_text().strip()
-        data_dir.mkdir(parents=True, exist_ok=True)
-        key = secrets.token_urlsafe(32)
-        path.write_text(key + "\n")
-        path.chmod(0o600)
-        return key
+        if not path.is_file():
+            data_dir.mkdir(parents=True, exist_ok=True)
+            candidate = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
+            candidate.write_text(secrets.token_urlsafe(32) + "\n")
+            candidate.chmod(0o600)
+            try:
+                os.link(candidate, path)
+            except FileExistsError:
+                pass
+            finally:
+                candidate.unlink()
+        return path.read_text().strip()
     except OSError as error:
-        raise SettingsError("CRM_SECRET_KEY", f"not set, and {path} cannot be written: {error.strerror}") from None
+        raise SettingsError("DATA_DIR", f"{path} cannot be written ({error.strerror}), and CRM_SECRET_KEY is not set") from None

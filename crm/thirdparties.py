@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from difflib import SequenceMatcher
 from zoneinfo import ZoneInfo
 
@@ -10,6 +10,7 @@ from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
 from crm import agenda, clock, customfields, numbering, validators
+from crm.agenda import Changes
 from crm.db import sql
 from crm.errors import Ambiguous, NotFound, ValidationError
 from crm.normalize import fold, name_key, search_text, vat_key
@@ -52,16 +53,6 @@ SIMILAR_NAME_RATIO = 0.88
 PROVISIONAL_CODE = "(PROV{})"
 CLAIM_CODE = ("UPDATE crm_thirdparty SET code = ?, search_text = ? "
               "WHERE id = ? AND NOT EXISTS (SELECT 1 FROM crm_thirdparty WHERE code = ?)")
-
-
-@dataclass
-class Changes:
-    """What one edit changed: field -> (before, after), as shown on COMPANY_MODIFY."""
-
-    fields: dict[str, tuple] = field(default_factory=dict)
-
-    def __bool__(self) -> bool:
-        return bool(self.fields)
 
 
 def clean(values: dict, *, creating: bool) -> dict:
@@ -175,8 +166,12 @@ async def update(
     sales_reps=None,
     custom: dict | None = None,
     default_role: str = "sales",
+    tz: ZoneInfo | None = None,
 ) -> tuple[ThirdParty, Changes]:
-    """Apply the given fields (others untouched); records COMPANY_MODIFY with what changed."""
+    """Apply the given fields (others untouched); records COMPANY_MODIFY with what changed.
+
+    `tz` reads custom date-times typed without an offset (CRM_TIMEZONE).
+    """
     require_writer(actor, "edit third parties")
     cleaned = clean(values, creating=False)
     async with in_transaction() as connection:
@@ -184,10 +179,7 @@ async def update(
         if thirdparty is None:
             raise NotFound(f"Third party #{thirdparty_id} no longer exists.")
         changes = Changes()
-        for name, value in cleaned.items():
-            if getattr(thirdparty, name) != value:
-                changes.fields[name] = (getattr(thirdparty, name), value)
-                setattr(thirdparty, name, value)
+        changes.assign(thirdparty, cleaned)
         if tags is not None:
             before = sorted(t.name for t in await thirdparty.tags.all().using_db(connection))
             after = sorted(clean_tags(tags))
@@ -195,14 +187,14 @@ async def update(
                 changes.fields["tags"] = (before, after)
                 await _set_tags(connection, thirdparty, after)
         if sales_reps is not None:
-            before = [u.id for u in await thirdparty.sales_reps.all().using_db(connection)]
+            before = [u.id for u in await thirdparty.sales_reps.all().using_db(connection).order_by("id")]
             after = list(dict.fromkeys(sales_reps))
             if sorted(before) != sorted(after):
                 changes.fields["sales_reps"] = (before, after)
                 await _set_reps(connection, thirdparty, after, default_role)
         if custom is not None:
             custom_values = await customfields.validate_all(
-                "thirdparty", custom, connection=connection, creating=False, owner_id=thirdparty.id
+                "thirdparty", custom, connection=connection, creating=False, owner_id=thirdparty.id, tz=tz
             )
             changes.fields.update(await customfields.store(connection, custom_values, thirdparty=thirdparty))
         if not changes:
@@ -216,7 +208,7 @@ async def update(
         await agenda.record(
             connection, "COMPANY_MODIFY", actor, thirdparty,
             f"{thirdparty.name} modified: {', '.join(_change_labels(changes))}",
-            details={"changes": {name: [_jsonable(b), _jsonable(a)] for name, (b, a) in changes.fields.items()}},
+            details=changes.details(),
         )
     return thirdparty, changes
 
@@ -342,10 +334,3 @@ def _change_labels(changes: Changes) -> list[str]:
     labels = {**FIELDS, "tags": "Tags", "sales_reps": "Sales reps"}
     return [labels.get(name, name) for name in changes.fields]
 
-
-def _jsonable(value):
-    if isinstance(value, (list, tuple)):
-        return [_jsonable(v) for v in value]
-    if value is None or isinstance(value, (str, int, bool)):
-        return value
-    return str(value)

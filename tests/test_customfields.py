@@ -390,3 +390,12 @@ async def test_displayed_shows_set_fields_by_position_in_words(db):
         ("Budget", "1,234.50"),
     ]
     assert (await customfields.displayed("thirdparty", thirdparty=tp))[0] == ("Next meeting", "2026-11-28 13:05")
+
+
+async def test_a_date_time_typed_without_offset_is_read_in_crm_timezone(db):
+    await define("visit", "datetime")
+    tp = await thirdparties.create(ALICE, {"name": "Acme", "type": "customer"}, tz=PARIS,
+                                   custom={"visit": "2026-11-28 14:05"})
+    assert (await custom_of(tp))["visit"] == datetime(2026, 11, 28, 13, 5, tzinfo=timezone.utc)
+    await thirdparties.update(ALICE, tp.id, {}, custom={"visit": "2026-07-01 09:00"}, tz=PARIS)
+    assert (await custom_of(tp))["visit"] == datetime(2026, 7, 1, 7, 0, tzinfo=timezone.utc)

@@ -201,7 +201,7 @@ def test_a_secret_key_that_cannot_be_stored_is_a_settings_error(tmp_path):
     blocker.write_text("")
     with pytest.raises(SettingsError) as error:
         load({"DATA_DIR": str(blocker)}, tmp_path)
-    assert error.value.variable == "CRM_SECRET_KEY" and str(blocker) in str(error.value)
+    assert error.value.variable == "DATA_DIR" and "CRM_SECRET_KEY" in str(error.value) and str(blocker) in str(error.value)
     assert "\n" not in str(error.value)
 
 
@@ -216,3 +216,8 @@ def test_crm_serve_stops_on_a_bad_value_with_one_line(tmp_path):
     assert len(lines) == 1 and "CRM_CURRENCY" in lines[0], result.stderr
     assert result.stdout == ""
     assert not (tmp_path / "crm.sqlite3").exists()  # it stopped before touching the database
+
+
+def test_an_empty_variable_in_the_environment_does_not_hide_the_env_file(tmp_path):
+    (tmp_path / ".env").write_text("CRM_CURRENCY=USD\n")
+    assert load({"CRM_CURRENCY": ""}, tmp_path, env_file=tmp_path / ".env").currency == "USD"

@@ -1,8 +1,6 @@
 """`/crm`: the first word picks the action (SPEC §3); each handler is one domain call."""
 from __future__ import annotations
 
-import logging
-
 from slack_bolt.async_app import AsyncApp
 
 from bot import admin, cards, forms
@@ -11,8 +9,6 @@ from crm import contacts, customfields, thirdparties
 from crm.errors import Ambiguous, DomainError, ValidationError
 from crm.permissions import require_admin
 from crm.settings import Settings
-
-log = logging.getLogger(__name__)
 
 NEW_TYPES = ("prospect", "customer", "both")
 
@@ -32,7 +28,7 @@ def register(app: AsyncApp, settings: Settings) -> None:
     }
 
     @app.command("/crm")
-    async def crm_command(ack, command, context, client, respond):
+    async def crm_command(ack, command, context, client):
         try:
             parsed = parse(command.get("text") or "")
         except ValidationError as error:
@@ -81,16 +77,16 @@ class Request:
     async def answer(self, message: dict) -> None:
         """An ephemeral answer: in the ack when still possible, else through response_url."""
         if not self._acked:
-            await self.ack(**message)
+            await self._acknowledge(**message)
         else:
             await self.context.respond(response_type="ephemeral", **message)
 
-    async def ack(self, **message) -> None:
+    async def _acknowledge(self, **message) -> None:
         self._acked = True
         await self._ack(**message)
 
     async def open_modal(self, view: dict) -> None:
-        await self.ack()
+        await self._acknowledge()
         await self.client.views_open(trigger_id=self.payload["trigger_id"], view=view)
 
 

@@ -95,10 +95,7 @@ async def update(actor: Actor, contact_id: int, values: dict, *, custom: dict | 
         if not (contact.first_name or contact.last_name):
             raise ValidationError("last_name", "A contact needs a first or a last name.")
         if custom is not None:
-            custom_values = await customfields.validate_all(
-                "contact", custom, connection=connection, creating=False, owner_id=contact.id, tz=tz
-            )
-            changes.fields.update(await customfields.store(connection, custom_values, contact=contact))
+            changes.fields.update(await customfields.change(connection, "contact", contact, custom, tz=tz))
         if not changes:
             return contact, changes
         contact.updated_by = actor.id

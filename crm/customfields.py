@@ -157,6 +157,12 @@ async def store(connection, pairs, *, thirdparty: ThirdParty | None = None, cont
     return changes
 
 
+async def change(connection, applies_to: str, owner, raw_values: dict, *, tz: ZoneInfo | None = None) -> dict:
+    """Edit the given custom values of one third party or contact; returns what changed."""
+    pairs = await validate_all(applies_to, raw_values, connection=connection, creating=False, owner_id=owner.id, tz=tz)
+    return await store(connection, pairs, **{applies_to: owner})
+
+
 async def values_by_owner(applies_to: str, owner_ids: list[int]) -> dict[int, dict[str, object]]:
     """owner id -> {key: value} for a batch of third parties or contacts (exports, cards)."""
     owner_column = "thirdparty_id" if applies_to == "thirdparty" else "contact_id"

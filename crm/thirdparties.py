@@ -193,10 +193,7 @@ async def update(
                 changes.fields["sales_reps"] = (before, after)
                 await _set_reps(connection, thirdparty, after, default_role)
         if custom is not None:
-            custom_values = await customfields.validate_all(
-                "thirdparty", custom, connection=connection, creating=False, owner_id=thirdparty.id, tz=tz
-            )
-            changes.fields.update(await customfields.store(connection, custom_values, thirdparty=thirdparty))
+            changes.fields.update(await customfields.change(connection, "thirdparty", thirdparty, custom, tz=tz))
         if not changes:
             return thirdparty, changes
         thirdparty.name_key = name_key(thirdparty.name)

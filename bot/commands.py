@@ -176,4 +176,4 @@ async def edit_contact_modal(contact_id: int) -> dict:
 
 async def _settings(request: Request) -> None:
     require_admin(request.actor, "change settings")
-    await request.open_modal(await admin.settings_modal())
+    await request.open_modal(await admin.settings_modal(request.settings.timezone))

@@ -25,6 +25,13 @@ async def definitions(applies_to: str, connection=None) -> list[CustomField]:
         f"SELECT * FROM crm_custom_field WHERE applies_to = '{applies_to}' ORDER BY position, id", connection)
 
 
+async def get(field_id: int) -> CustomField:
+    field = await CustomField.get_or_none(id=field_id)
+    if field is None:
+        raise NotFound(f"Custom field #{field_id} does not exist.")
+    return field
+
+
 async def define(
     actor: Actor,
     applies_to: str,
@@ -61,9 +68,7 @@ async def redefine(actor: Actor, field_id: int, *, label: str, options=None, def
                    required: bool = False, unique: bool = False, position: int | None = None) -> CustomField:
     """Change a field's label, options, default, flags or position; its key and type stay."""
     require_admin(actor, "edit custom fields")
-    field = await CustomField.get_or_none(id=field_id)
-    if field is None:
-        raise NotFound(f"Custom field #{field_id} does not exist.")
+    field = await get(field_id)
     options, default = fieldtypes.validate_definition(
         field.key, label, field.field_type, options or [], default, required, unique
     )

@@ -324,3 +324,38 @@ async def test_a_contact_is_edited_from_the_card(alice, slack):
     assert (await Contact.get(id=contact.id)).job_title == "Architect"
     event = await Event.get(code="CONTACT_MODIFY")
     assert event.details["changes"] == {"job_title": ["", "Architect"]} and event.contact_id == contact.id
+
+
+async def test_admin_edits_and_removes_a_custom_field_from_the_settings(admin, slack):
+    from crm import customfields
+
+    field = await customfields.define(ADMIN, "thirdparty", "segment", "Segment", "select",
+                                      options=[{"key": "smb", "label": "Small business"}])
+    await admin.command("settings")
+    settings_view = await opened_view(slack)
+    menu = next(b["accessory"] for b in settings_view["blocks"] if b.get("accessory", {}).get("type") == "overflow")
+    assert [o["value"] for o in menu["options"]] == [f"edit:{field.id}", f"remove:{field.id}"]
+
+    await admin.action("customfield_menu", action_type="overflow", selected_option=f"edit:{field.id}",
+                       view={"id": "VSETTINGS"})
+    form = await opened_view(slack, "views.push")
+    state = fill(form)
+    assert state["options"]["value"]["value"] == "smb: Small business"
+    bad = await admin.submit("customfield_edit", fill(form, {"options": "smb: Small\nsmb: Again"}),
+                             private_metadata=form["private_metadata"], previous_view_id="VSETTINGS")
+    assert "used twice" in bad.json["errors"]["options"]
+    state = fill(form, {"label": "Market segment", "options": "smb: Small business\nent: Enterprise",
+                        "flags": ["required"]})
+    await admin.submit("customfield_edit", state, private_metadata=form["private_metadata"],
+                       previous_view_id="VSETTINGS")
+    field = await CustomField.get(id=field.id)
+    assert (field.label, field.required, [o["key"] for o in field.options]) == ("Market segment", True, ["smb", "ent"])
+    assert "Market segment" in texts((await slack.wait_for("views.update"))[-1].args["view"])
+
+    await admin.action("customfield_menu", action_type="overflow", selected_option=f"remove:{field.id}",
+                       view={"id": "VSETTINGS"})
+    confirm = (await slack.wait_for("views.push", count=2))[-1].args["view"]
+    assert confirm["callback_id"] == "customfield_remove" and "cannot be undone" in texts(confirm)
+    await admin.submit("customfield_remove", {}, private_metadata=confirm["private_metadata"],
+                       previous_view_id="VSETTINGS")
+    assert await CustomField.all().count() == 0

@@ -1,6 +1,8 @@
 """`crm doctor`: each part of the set-up checked, and what is wrong said in words."""
 from __future__ import annotations
 
+from urllib.parse import urlsplit, urlunsplit
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -47,8 +49,7 @@ async def _slack(settings: Settings) -> Finding:
 
 def _redacted(url: str) -> str:
     """The database URL without its password, for messages."""
-    if "@" not in url:
+    parts = urlsplit(url)
+    if not parts.password:
         return url
-    scheme, rest = url.split("://", 1)
-    credentials, host = rest.rsplit("@", 1)
-    return f"{scheme}://{credentials.split(':', 1)[0]}:***@{host}"
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))

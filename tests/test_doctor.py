@@ -1,0 +1,42 @@
+"""`crm doctor` says, part by part, what is wrong with a set-up."""
+from __future__ import annotations
+
+import asyncio
+import os
+
+from tests.conftest import SIGNING_SECRET
+from tests.test_service import CRM, Process, base_env, free_port, own_database  # noqa: F401 - fixture
+
+
+async def doctor(tmp_path, env) -> tuple[int, list[str]]:
+    code, output = await (await Process("doctor", env, tmp_path).start()).stop(terminate=False)
+    return code, [line for line in output.splitlines() if line.startswith(("ok", "FAIL"))]
+
+
+async def test_doctor_reports_each_part_in_words(tmp_path, own_database, slack):
+    env = {**base_env(tmp_path, own_database, free_port()), "SLACK_BOT_TOKEN": "xoxb-test",
+           "SLACK_SIGNING_SECRET": SIGNING_SECRET, "SLACK_API_URL": slack.api_url}
+    code, lines = await doctor(tmp_path, env)
+    assert code == 1
+    assert lines[0] == "ok   configuration: every variable is valid"
+    assert lines[1] == "FAIL database: 2 migration(s) not applied; run `crm db upgrade`"
+    assert lines[2].startswith("ok   slack: connected to")
+
+    upgrade = await asyncio.create_subprocess_exec(CRM, "db", "upgrade", env={**os.environ, **env}, cwd=tmp_path,
+                                                   stdout=asyncio.subprocess.DEVNULL)
+    assert await upgrade.wait() == 0
+    code, lines = await doctor(tmp_path, env)
+    assert code == 0 and lines[1] == "ok   database: reachable and up to date"
+
+    slack.fail_next("auth.test", error="invalid_auth")
+    code, lines = await doctor(tmp_path, {**env, "SLACK_BOT_TOKEN": "xoxb-revoked"})
+    assert code == 1 and lines[2] == "FAIL slack: auth.test refused the bot token (invalid_auth)"
+
+
+async def test_doctor_names_missing_slack_credentials_and_an_unreachable_database(tmp_path):
+    env = base_env(tmp_path, "postgres://crm:s3cret@127.0.0.1:5999/nowhere", free_port())
+    code, lines = await doctor(tmp_path, env)
+    assert code == 1
+    assert lines[1].startswith("FAIL database: cannot use postgres://crm:***@127.0.0.1:5999/nowhere: ")
+    assert "s3cret" not in "\n".join(lines)
+    assert lines[2] == "FAIL slack: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode) not set"

@@ -164,7 +164,7 @@ def _mail_url(raw: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> st
     if not parts.hostname:
         raise SettingsError(name, f"{value!r} has no host")
     try:
-        parts.port
+        _ = parts.port  # urlsplit checks the port only when asked for it
     except ValueError:
         raise SettingsError(name, f"{value!r} has a bad port") from None
     return value

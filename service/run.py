@@ -7,6 +7,7 @@ import logging
 import signal
 
 from aiohttp import web
+from slack_bolt.async_app import AsyncApp
 
 from bot.app import build_app
 from crm import db
@@ -26,14 +27,16 @@ async def run(settings: Settings, *, http: bool, jobs: bool) -> None:
     await db.connect(settings.database_url)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(db.close)
-        web_app = None
-        if http:
-            web_app = await _start_http(settings, stack)
+        slack = build_app(settings) if http and settings.slack_configured else None
+        web_app = await _start_http(settings, slack, stack) if http else None
         applied = await db.upgrade(settings.database_url)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
         if web_app is not None:
             web_app[READY].set()
+        if slack is not None and settings.slack_app_token:
+            # only now: Slack delivers envelopes as soon as the socket opens, with no READY gate
+            _start_socket_mode(slack, settings.slack_app_token, stack)
         if jobs:
             # Campaign sending and the IMAP listener will run here; for now the worker
             # keeps the schema migrated and stands ready.
@@ -42,11 +45,8 @@ async def run(settings: Settings, *, http: bool, jobs: bool) -> None:
         log.info("stopping")
 
 
-async def _start_http(settings: Settings, stack: contextlib.AsyncExitStack) -> web.Application:
-    slack = None
-    if settings.slack_configured:
-        slack = build_app(settings)
-    else:
+async def _start_http(settings: Settings, slack: AsyncApp | None, stack: contextlib.AsyncExitStack) -> web.Application:
+    if slack is None:
         log.warning("Slack is not connected: %s not set. Open %s/ for the set-up page.",
                     " and ".join(settings.missing_slack_credentials()), settings.public_url)
     web_app = create_web_app(settings, slack)
@@ -55,11 +55,19 @@ async def _start_http(settings: Settings, stack: contextlib.AsyncExitStack) -> w
     stack.push_async_callback(runner.cleanup)
     await web.TCPSite(runner, host="0.0.0.0", port=settings.port).start()
     log.info("listening on port %s", settings.port)
-    if slack is not None and settings.slack_app_token:
-        from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
-
-        handler = AsyncSocketModeHandler(slack, settings.slack_app_token)
-        await handler.connect_async()
-        stack.push_async_callback(handler.close_async)
-        log.info("connected to Slack in Socket Mode")
     return web_app
+
+
+def _start_socket_mode(slack: AsyncApp, app_token: str, stack: contextlib.AsyncExitStack) -> None:
+    """Connect in the background: slack_sdk retries a refused or unreachable Slack forever,
+    and that must not keep SIGTERM from stopping the process."""
+    from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
+
+    handler = AsyncSocketModeHandler(slack, app_token)
+
+    async def connect() -> None:
+        await handler.connect_async()
+        log.info("connected to Slack in Socket Mode")
+
+    stack.push_async_callback(handler.close_async)
+    stack.callback(asyncio.create_task(connect()).cancel)

@@ -69,6 +69,18 @@ def settings(tmp_path, migrated) -> Settings:
     )
 
 
+@pytest.fixture
+async def own_database(tmp_path, migrated):
+    """A database of the test's own for a subprocess (the session's stays with the suite)."""
+    target = database.target()
+    if target == "sqlite":
+        yield database.sqlite_url(tmp_path)
+        return
+    url = await database.create_postgres_database(target)
+    yield url
+    await database.drop_postgres_database(url)
+
+
 # -- the running app, driven through signed Slack requests -------------------------
 
 

@@ -1,8 +1,14 @@
-"""A local stand-in for Slack: Web API methods, file hosting and response_url endpoints.
+"""A local stand-in for Slack: Web API methods, file hosting, response_url endpoints and
+the Socket Mode websocket.
 
 Slack cannot be reached from tests, so the app's WebClient is pointed at
 `SlackStub.api_url` (SLACK_API_URL). The stub answers like Slack does, records
 every call so tests can assert on what the app sent, and can be told to fail.
+
+Socket Mode: apps.connections.open (app-level token only) hands out a ws:// URL on
+the stub; the stub greets each connection with `hello`, pushes envelopes with
+`socket_send()` and records the app's acks in `socket_acks`. aiohttp's autoping
+answers the client's `sdk-ping-pong` pings, so slack_sdk never finds the link stale.
 """
 
 from __future__ import annotations
@@ -11,13 +17,14 @@ import asyncio
 import itertools
 import json
 import time
+import uuid
 from collections import defaultdict, deque
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Callable
 from zoneinfo import ZoneInfo
 
-from aiohttp import web
+from aiohttp import WSCloseCode, WSMsgType, web
 
 TEAM_ID = "T0TEST"
 TEAM_DOMAIN = "example"
@@ -27,6 +34,11 @@ BOT_ID = "B0BOT"
 
 # Fields Slack accepts as JSON strings inside form bodies; decoded so tests see structures.
 JSON_ENCODED_FIELDS = frozenset({"attachments", "blocks", "files", "metadata", "unfurls", "view"})
+# Methods Slack accepts only with an app-level token (xapp-...), which no other method accepts.
+APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
+# Socket Mode envelope types, and the interactions whose ack may carry a response payload.
+SOCKET_ENVELOPE_TYPES = frozenset({"slash_commands", "interactive", "events_api"})
+INTERACTIONS_ANSWERED_IN_ACK = frozenset({"view_submission", "block_suggestion"})
 
 
 @dataclass
@@ -91,6 +103,8 @@ class SlackStub:
         self.responses: list[Response] = []
         self.files: dict[str, UploadedFile] = {}
         self.users: dict[str, dict[str, Any]] = {}
+        self.socket_acks: list[dict[str, Any]] = []
+        self._sockets: list[web.WebSocketResponse] = []  # the app's open connections, newest last
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._uploads: dict[str, _PendingUpload] = {}
         self._serial = itertools.count(1)
@@ -98,6 +112,7 @@ class SlackStub:
         self.base_url = ""  # "http://127.0.0.1:PORT/" once started
         self._methods: dict[str, Handler] = {
             "auth.test": self._auth_test,
+            "apps.connections.open": self._apps_connections_open,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -124,6 +139,8 @@ class SlackStub:
         app.router.add_post("/upload/{file_id}", self._handle_upload)
         app.router.add_get("/files/{file_id}", self._handle_download)
         app.router.add_post("/response/{name}", self._handle_response_url)
+        app.router.add_get("/socket/{connection}", self._handle_socket)
+        app.on_shutdown.append(self._close_sockets)
         self._runner = web.AppRunner(app, access_log=None)
         await self._runner.setup()
         await web.TCPSite(self._runner, "127.0.0.1", 0).start()
@@ -212,9 +229,46 @@ class SlackStub:
         """Forget recorded traffic, queued failures and files; registered users stay."""
         self.calls.clear()
         self.responses.clear()
+        self.socket_acks.clear()
         self.files.clear()
         self._uploads.clear()
         self._failures.clear()
+
+    # -- Socket Mode -----------------------------------------------------
+
+    async def wait_for_socket_connection(self, timeout: float = 10.0) -> None:
+        """Wait until the app holds a Socket Mode connection open (it connects during start-up)."""
+        await _wait_until(
+            lambda: bool(self._sockets),
+            timeout,
+            lambda: f"no Socket Mode connection; {len(self.calls_to('apps.connections.open'))} apps.connections.open",
+        )
+
+    async def socket_send(self, envelope_type: str, payload: dict[str, Any]) -> str:
+        """Push `payload` to the connected app in an envelope, as Slack does; returns its envelope_id.
+
+        `payload` is what HTTP mode would post, as a dict: the form fields of a slash command,
+        the decoded `payload` of an interaction, the JSON body of an Events API callback.
+        """
+        if envelope_type not in SOCKET_ENVELOPE_TYPES:
+            raise ValueError(f"Slack sends no {envelope_type!r} envelopes; use one of {sorted(SOCKET_ENVELOPE_TYPES)}")
+        if not self._sockets:
+            raise AssertionError("no app is connected in Socket Mode")
+        envelope = _envelope(envelope_type, payload)
+        await self._sockets[-1].send_json(envelope)
+        return envelope["envelope_id"]
+
+    async def wait_for_socket_ack(self, envelope_id: str, timeout: float = 5.0) -> dict[str, Any]:
+        """The app's ack of `envelope_id`: `{"envelope_id": ..., "payload": {...}}`, payload optional."""
+        await _wait_until(
+            lambda: self._socket_ack(envelope_id) is not None,
+            timeout,
+            lambda: f"no ack for envelope {envelope_id}; acks: {self.socket_acks}",
+        )
+        return self._socket_ack(envelope_id)
+
+    def _socket_ack(self, envelope_id: str) -> dict[str, Any] | None:
+        return next((ack for ack in self.socket_acks if ack.get("envelope_id") == envelope_id), None)
 
     # -- HTTP handlers ---------------------------------------------------
 
@@ -224,6 +278,8 @@ class SlackStub:
         self.calls.append(call)
         if not call.token:
             return web.json_response({"ok": False, "error": "not_authed"})
+        if (method in APP_LEVEL_METHODS) != call.token.startswith("xapp-"):
+            return web.json_response({"ok": False, "error": "not_allowed_token_type"})
         if self._failures[method]:
             failure = self._failures[method].popleft()
             headers = {"Retry-After": "1"} if failure.status == 429 else None
@@ -260,6 +316,25 @@ class SlackStub:
         self.responses.append(Response(request.match_info["name"], await request.json()))
         return web.Response(text="ok")
 
+    async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
+        """One Socket Mode connection: Slack's `hello`, then every text frame from the app is an ack."""
+        socket = web.WebSocketResponse()
+        await socket.prepare(request)
+        await socket.send_json(_hello())
+        self._sockets.append(socket)
+        try:
+            async for message in socket:
+                if message.type == WSMsgType.TEXT:
+                    self.socket_acks.append(json.loads(message.data))
+        finally:
+            self._sockets.remove(socket)
+        return socket
+
+    async def _close_sockets(self, app: web.Application) -> None:
+        """Close connections still open at stop: the server waits for every handler to end."""
+        for socket in list(self._sockets):
+            await socket.close(code=WSCloseCode.GOING_AWAY)
+
     # -- Web API methods -------------------------------------------------
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -272,6 +347,10 @@ class SlackStub:
             "bot_id": BOT_ID,
             "is_enterprise_install": False,
         }
+
+    def _apps_connections_open(self, args: dict[str, Any]) -> dict[str, Any]:
+        """A fresh websocket URL for every call, as Slack hands out (a reconnect asks again)."""
+        return {"url": f"ws{self.base_url.removeprefix('http')}socket/{next(self._serial)}"}
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         ts = self._new_ts()
@@ -387,6 +466,33 @@ class SlackStub:
 
 class _SlackError(Exception):
     """Raised by a method handler to answer `{"ok": false, "error": <message>}`."""
+
+
+def _hello() -> dict[str, Any]:
+    """The first message Slack sends on a new Socket Mode connection."""
+    return {
+        "type": "hello",
+        "num_connections": 1,
+        "debug_info": {"host": "applink-stub", "build_number": 1, "approximate_connection_time": 18060},
+        "connection_info": {"app_id": APP_ID},
+    }
+
+
+def _envelope(envelope_type: str, payload: dict[str, Any]) -> dict[str, Any]:
+    """A Socket Mode envelope; `accepts_response_payload` says whether the ack may answer."""
+    if envelope_type == "interactive":
+        answerable = payload.get("type") in INTERACTIONS_ANSWERED_IN_ACK
+    else:
+        answerable = envelope_type == "slash_commands"
+    envelope = {
+        "envelope_id": str(uuid.uuid4()),
+        "type": envelope_type,
+        "payload": payload,
+        "accepts_response_payload": answerable,
+    }
+    if envelope_type == "events_api":
+        envelope.update(retry_attempt=0, retry_reason="")
+    return envelope
 
 
 def _message(args: dict[str, Any], ts: str | None) -> dict[str, Any]:

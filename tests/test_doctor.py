@@ -1,11 +1,8 @@
 """`crm doctor` says, part by part, what is wrong with a set-up."""
 from __future__ import annotations
 
-import asyncio
-import os
-
 from tests.conftest import SIGNING_SECRET
-from tests.test_service import CRM, Process, base_env, free_port, own_database  # noqa: F401 - fixture
+from tests.processes import Process, base_env, free_port
 
 
 async def doctor(tmp_path, env) -> tuple[int, list[str]]:
@@ -22,9 +19,8 @@ async def test_doctor_reports_each_part_in_words(tmp_path, own_database, slack):
     assert lines[1] == "FAIL database: 2 migration(s) not applied; run `crm db upgrade`"
     assert lines[2].startswith("ok   slack: connected to")
 
-    upgrade = await asyncio.create_subprocess_exec(CRM, "db", "upgrade", env={**os.environ, **env}, cwd=tmp_path,
-                                                   stdout=asyncio.subprocess.DEVNULL)
-    assert await upgrade.wait() == 0
+    upgraded, output = await (await Process("db upgrade", env, tmp_path).start()).stop(terminate=False)
+    assert upgraded == 0, output
     code, lines = await doctor(tmp_path, env)
     assert code == 0 and lines[1] == "ok   database: reachable and up to date"
 

@@ -97,7 +97,7 @@ def register(app: AsyncApp, settings: Settings) -> None:
     async def submit_new_thirdparty(ack, view, context, client):
         async def save(submission, state):
             values = submission["values"]
-            await thirdparties.validate_new(values, submission["tags"], submission["custom"])
+            await thirdparties.validate_new(values, submission["tags"], submission["custom"], submission["sales_reps"])
             duplicates = [] if forms.create_anyway(state) else await thirdparties.likely_duplicates(values)
             if duplicates:
                 fields = await customfields.definitions("thirdparty")

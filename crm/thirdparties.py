@@ -15,6 +15,7 @@ from crm.db import sql
 from crm.errors import Ambiguous, NotFound, ValidationError
 from crm.normalize import fold, name_key, search_text, vat_key
 from crm.permissions import Actor, require_writer
+from crm.settings import SLACK_USER_ID
 from crm.users import ensure_users
 from models import STATUSES, THIRDPARTY_TYPES, Contact, Event, Tag, ThirdParty, User
 
@@ -82,10 +83,20 @@ def clean_tags(tags) -> list[str]:
     return names
 
 
-async def validate_new(values: dict, tags=(), custom: dict | None = None) -> None:
+def clean_reps(user_ids) -> list[str]:
+    """Sales reps are Slack user IDs (U… or W…), each once, in the order given."""
+    reps = list(dict.fromkeys(str(user_id).strip() for user_id in user_ids))
+    for user_id in reps:
+        if not SLACK_USER_ID.match(user_id):
+            raise ValidationError("sales_reps", f"Sales reps: {user_id!r} is not a Slack user ID like U0123ABCD.")
+    return reps
+
+
+async def validate_new(values: dict, tags=(), custom: dict | None = None, sales_reps=()) -> None:
     """Check a would-be third party without storing it (the create form checks before warning of duplicates)."""
     clean(values, creating=True)
     clean_tags(tags)
+    clean_reps(sales_reps)
     await customfields.validate_all("thirdparty", custom or {}, connection=None, creating=True)
 
 
@@ -124,6 +135,7 @@ async def create(
     require_writer(actor, "create third parties")
     cleaned = clean(values, creating=True)
     tag_names = clean_tags(tags)
+    reps = clean_reps(sales_reps)
     async with in_transaction() as connection:
         custom_values = await customfields.validate_all(
             "thirdparty", custom or {}, connection=connection, creating=True, tz=tz)
@@ -139,8 +151,8 @@ async def create(
         )
         if tag_names:
             await _set_tags(connection, thirdparty, tag_names)
-        if sales_reps:
-            await _set_reps(connection, thirdparty, sales_reps, default_role)
+        if reps:
+            await _set_reps(connection, thirdparty, reps, default_role)
         await customfields.store(connection, custom_values, thirdparty=thirdparty)
         await agenda.record(
             connection, "COMPANY_CREATE", actor, thirdparty, f"{TYPE_LABELS[thirdparty.type]} {thirdparty.name} created",
@@ -188,7 +200,7 @@ async def update(
                 await _set_tags(connection, thirdparty, after)
         if sales_reps is not None:
             before = [u.id for u in await thirdparty.sales_reps.all().using_db(connection).order_by("id")]
-            after = list(dict.fromkeys(sales_reps))
+            after = clean_reps(sales_reps)
             if sorted(before) != sorted(after):
                 changes.fields["sales_reps"] = (before, after)
                 await _set_reps(connection, thirdparty, after, default_role)

@@ -176,6 +176,13 @@ async def test_sales_reps_become_users_with_the_default_role(db):
     assert roles == {"U0BOB": ("sales", "Bob"), "U0CAROL": ("readonly", "")}
 
 
+async def test_a_sales_rep_must_be_a_slack_user_id(db):
+    with pytest.raises(ValidationError) as error:
+        await new(sales_reps=["U0BOB", "bob@acme.example"])
+    assert error.value.field == "sales_reps" and "'bob@acme.example'" in error.value.message
+    assert await ThirdParty.all().count() == 0 and await User.all().count() == 0
+
+
 async def test_create_records_company_create(db):
     clock.freeze(MONTH_EDGE)
     tp = await new("Acme", "prospect", tz=PARIS)

@@ -1,7 +1,10 @@
 """`/crm`: the first word picks the action (SPEC §3); each handler is one domain call."""
 from __future__ import annotations
 
+import logging
+
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.errors import SlackApiError
 
 from bot import admin, cards, forms
 from bot.parser import Command, parse
@@ -9,6 +12,8 @@ from crm import contacts, customfields, thirdparties
 from crm.errors import Ambiguous, DomainError, ValidationError
 from crm.permissions import require_admin
 from crm.settings import Settings
+
+log = logging.getLogger(__name__)
 
 NEW_TYPES = ("prospect", "customer", "both")
 
@@ -45,6 +50,10 @@ def register(app: AsyncApp, settings: Settings) -> None:
             await request.answer(cards.thirdparty_list(str(error), error.candidates))
         except DomainError as error:
             await request.answer(cards.error_message(str(error), EXAMPLES.get(parsed.action)))
+        except SlackApiError as error:  # e.g. the form's trigger expired: never leave the command unanswered
+            log.warning("/crm %s: Slack refused %s", parsed.action, error.response.get("error"))
+            await request.answer(cards.error_message(
+                f"Slack refused to open the form ({error.response.get('error')}). Please try again."))
 
 
 EXAMPLES = {

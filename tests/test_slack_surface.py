@@ -359,3 +359,11 @@ async def test_admin_edits_and_removes_a_custom_field_from_the_settings(admin, s
     await admin.submit("customfield_remove", {}, private_metadata=confirm["private_metadata"],
                        previous_view_id="VSETTINGS")
     assert await CustomField.all().count() == 0
+
+
+async def test_a_form_slack_refuses_to_open_is_still_answered(alice, slack):
+    slack.fail_next("views.open", error="expired_trigger_id")
+    reply = await alice.command("new")
+    assert reply.status == 200
+    answer = (await slack.wait_for_response())[-1].body
+    assert "Slack refused to open the form (expired_trigger_id)" in texts(answer)

@@ -27,12 +27,7 @@ FIELDS = {
 }
 TEXT_LIMITS = {"first_name": 128, "last_name": 128, "job_title": 128, "address": 1000, "zip": 32,
                "town": 128, "note": 5000}
-SPECIAL_CHECKS = {
-    "email": validators.email,
-    "phone": validators.phone,
-    "country": validators.country,
-    "language": validators.language,
-}
+SPECIAL_CHECKS = validators.ADDRESS_BOOK_CHECKS
 # Where a contact has no address of its own, the third party's is used.
 ADDRESS_FIELDS = ("address", "zip", "town", "country")
 

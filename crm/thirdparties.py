@@ -41,13 +41,7 @@ FIELDS = {
 }
 TEXT_LIMITS = {"name": 255, "alias": 255, "address": 1000, "zip": 32, "town": 128, "vat_id": 32,
                "note_public": 5000, "note_private": 5000}
-SPECIAL_CHECKS = {
-    "email": validators.email,
-    "phone": validators.phone,
-    "website": validators.url,
-    "country": validators.country,
-    "language": validators.language,
-}
+SPECIAL_CHECKS = {**validators.ADDRESS_BOOK_CHECKS, "website": validators.url}
 MAX_TAG_LENGTH = 64
 SIMILAR_NAME_RATIO = 0.88
 # A new record's code until the last step of its creation gives it the real one.

@@ -63,6 +63,10 @@ def language(field: str, label: str, raw: str) -> str:
     return base.lower() + (f"_{region.upper()}" if region else "")
 
 
+# The checks shared by third parties and contacts, by field name.
+ADDRESS_BOOK_CHECKS = {"email": email, "phone": phone, "country": country, "language": language}
+
+
 def clean_fields(values: dict, labels: dict[str, str], limits: dict[str, int], checks: dict, what: str) -> dict:
     """Clean the given built-in fields of a `what` (third party, contact): trimmed text,
     special checks for emails, phones and the like, length limits. Empty stays empty."""

@@ -7,6 +7,7 @@ counters is the caller's job, keyed by `Mask.counter_key`.
 """
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass
 from datetime import datetime
@@ -102,6 +103,7 @@ class Mask:
         return TYPE_LETTERS[thirdparty_type]
 
 
+@functools.lru_cache(maxsize=64)  # every creation parses its mask; a Mask is immutable
 def parse_mask(text: str) -> Mask:
     """The mask `text` describes, or `ValidationError("mask", ...)` saying in words what is wrong."""
     if not text or not text.strip():

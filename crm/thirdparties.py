@@ -152,9 +152,11 @@ async def create(
             connection, "COMPANY_CREATE", actor, thirdparty, f"{TYPE_LABELS[thirdparty.type]} {thirdparty.name} created",
         )
 
+        # the search text of everything but the code, ready before the counter is locked
+        searchable = search_text(*_own_searchable(thirdparty))
+
         async def claim(code: str) -> bool:
-            thirdparty.code = code
-            thirdparty.search_text = _search_text(thirdparty, contacts=[])
+            thirdparty.code, thirdparty.search_text = code, search_text(code) + searchable
             claimed, _ = await connection.execute_query(
                 sql(connection, CLAIM_CODE), [code, thirdparty.search_text, thirdparty.id, code])
             return claimed == 1
@@ -326,8 +328,12 @@ async def refresh_search_text(connection, thirdparty: ThirdParty) -> None:
     await ThirdParty.filter(id=thirdparty.id).using_db(connection).update(search_text=thirdparty.search_text)
 
 
+def _own_searchable(thirdparty: ThirdParty) -> list[str]:
+    return [thirdparty.name, thirdparty.alias, thirdparty.email, thirdparty.phone, thirdparty.town]
+
+
 def _search_text(thirdparty: ThirdParty, contacts: list[Contact]) -> str:
-    parts = [thirdparty.name, thirdparty.alias, thirdparty.code, thirdparty.email, thirdparty.phone, thirdparty.town]
+    parts = [thirdparty.code, *_own_searchable(thirdparty)]
     for contact in contacts:
         parts += [contact.first_name, contact.last_name, contact.email, contact.phone]
     return search_text(*parts)

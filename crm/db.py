@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+from datetime import datetime
 from pathlib import Path
 from typing import AsyncIterator
 from urllib.parse import unquote, urlsplit
@@ -121,6 +122,12 @@ def sql(connection, query: str) -> str:
         return query
     parts = query.split("?")
     return "".join(part + (f"${i}" if i < len(parts) else "") for i, part in enumerate(parts, 1))
+
+
+def timestamp(connection, moment: datetime) -> datetime | str:
+    """An aware datetime as a raw SQL parameter: asyncpg takes it as is; for SQLite, the
+    text Tortoise itself stores (sqlite3's implicit datetime adapter is deprecated)."""
+    return moment if connection.capabilities.dialect == "postgres" else moment.isoformat(sep=" ")
 
 
 async def ping() -> None:

@@ -120,12 +120,12 @@ async def _new(request: Request) -> None:
         return
     tp = await thirdparties.create(request.actor, values, tz=request.settings.timezone,
                                    default_role=request.settings.default_role)
-    await request.answer(cards.record_card(await thirdparties.card(tp.id, request.tz), request.tz))
+    await request.answer(await card_message(tp.id, request.tz))
 
 
 async def _show(request: Request) -> None:
     tp = await thirdparties.resolve(request.command.ref(last=True))
-    await request.answer(cards.record_card(await thirdparties.card(tp.id, request.tz), request.tz))
+    await request.answer(await card_message(tp.id, request.tz))
 
 
 async def _search(request: Request) -> None:
@@ -143,11 +143,17 @@ async def _edit(request: Request) -> None:
 
 
 async def edit_modal(thirdparty_id: int) -> dict:
-    card = await thirdparties.card(thirdparty_id)
+    tp = await thirdparties.get(thirdparty_id)
+    tags, reps = await thirdparties.tags_and_reps(tp)
     fields = await customfields.definitions("thirdparty")
     values = (await customfields.values_by_owner("thirdparty", [thirdparty_id]))[thirdparty_id]
-    return forms.thirdparty_modal(fields, forms.thirdparty_values(card.thirdparty), thirdparty_id=thirdparty_id,
-                                  tags=card.tags, sales_reps=card.sales_reps, custom_values=values)
+    return forms.thirdparty_modal(fields, forms.thirdparty_values(tp), thirdparty_id=thirdparty_id,
+                                  tags=tags, sales_reps=reps, custom_values=values)
+
+
+async def card_message(thirdparty_id: int, tz, **options) -> dict:
+    """The record card of a third party, read fresh, with `record_card`'s options."""
+    return cards.record_card(await thirdparties.card(thirdparty_id, tz), tz, **options)
 
 
 async def _close(request: Request) -> None:
@@ -160,7 +166,7 @@ async def _reopen(request: Request) -> None:
 
 async def _set_status(request: Request, status: str) -> None:
     tp, _ = await thirdparties.set_status(request.actor, request.command.ref(last=True), status)
-    await request.answer(cards.record_card(await thirdparties.card(tp.id, request.tz), request.tz))
+    await request.answer(await card_message(tp.id, request.tz))
 
 
 async def _contact(request: Request) -> None:

@@ -6,7 +6,7 @@ import json
 from slack_bolt.async_app import AsyncApp
 
 from bot import cards, forms
-from bot.commands import contact_modal, edit_contact_modal, edit_modal
+from bot.commands import card_message, contact_modal, edit_contact_modal, edit_modal
 from crm import contacts, customfields, thirdparties
 from crm.errors import DomainError, ValidationError
 from crm.settings import Settings
@@ -15,9 +15,6 @@ NEW_THIRDPARTY_SHORTCUT = "new_thirdparty"
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
-    async def card_message(thirdparty_id: int, tz, **options) -> dict:
-        return cards.record_card(await thirdparties.card(thirdparty_id, tz), tz, **options)
-
     @app.shortcut(NEW_THIRDPARTY_SHORTCUT)
     async def new_thirdparty_shortcut(ack, body, client):
         await ack()

@@ -188,15 +188,14 @@ async def update(
             raise NotFound(f"Third party #{thirdparty_id} no longer exists.")
         changes = Changes()
         changes.assign(thirdparty, cleaned)
+        tag_names, rep_ids = await tags_and_reps(thirdparty, connection)
         if tags is not None:
-            before = sorted(t.name for t in await thirdparty.tags.all().using_db(connection))
-            after = sorted(clean_tags(tags))
+            before, after = tag_names, sorted(clean_tags(tags))
             if before != after:
                 changes.fields["tags"] = (before, after)
                 await _set_tags(connection, thirdparty, after)
         if sales_reps is not None:
-            before = [u.id for u in await thirdparty.sales_reps.all().using_db(connection).order_by("id")]
-            after = clean_reps(sales_reps)
+            before, after = rep_ids, clean_reps(sales_reps)
             if sorted(before) != sorted(after):
                 changes.fields["sales_reps"] = (before, after)
                 await _set_reps(connection, thirdparty, after, default_role)
@@ -289,13 +288,21 @@ class Card:
     events: list[Event]
 
 
+async def tags_and_reps(thirdparty: ThirdParty, connection=None) -> tuple[list[str], list[str]]:
+    """Its tag names (sorted) and its sales reps' Slack IDs (sorted)."""
+    tags = await thirdparty.tags.all().using_db(connection).order_by("name").values_list("name", flat=True)
+    reps = await thirdparty.sales_reps.all().using_db(connection).order_by("id").values_list("id", flat=True)
+    return list(tags), list(reps)
+
+
 async def card(thirdparty_id: int, tz: ZoneInfo | None = None) -> Card:
     thirdparty = await get(thirdparty_id)
+    tags, reps = await tags_and_reps(thirdparty)
     return Card(
         thirdparty=thirdparty,
         contacts=await thirdparty.contacts.all().order_by("last_name", "first_name", "id"),
-        tags=sorted(t.name for t in await thirdparty.tags.all()),
-        sales_reps=[u.id for u in await thirdparty.sales_reps.all().order_by("id")],
+        tags=tags,
+        sales_reps=reps,
         custom=await customfields.displayed("thirdparty", thirdparty=thirdparty, tz=tz),
         events=await agenda.latest(thirdparty.id),
     )

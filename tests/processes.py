@@ -26,6 +26,7 @@ class Process:
         self.command, self.env, self.cwd = command, env, cwd
         self.port = int(env.get("PORT", 0))
         self.process: asyncio.subprocess.Process | None = None
+        self._stderr_read = b""  # what wait_for_log consumed before output() reads the rest
 
     async def start(self) -> "Process":
         environment = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "CRM_", "DATABASE_"))}
@@ -48,6 +49,22 @@ class Process:
             await asyncio.sleep(0.1)
         raise AssertionError(f"crm {self.command} not ready after {START_TIMEOUT}s")
 
+    async def wait_for_log(self, text: str) -> None:
+        """Wait until the process logs a line containing `text` (logs go to stderr)."""
+        async def read_until_seen() -> None:
+            while True:
+                line = await self.process.stderr.readline()
+                self._stderr_read += line
+                if not line:
+                    raise AssertionError(f"crm {self.command} ended without logging {text!r}")
+                if text.encode() in line:
+                    return
+
+        try:
+            await asyncio.wait_for(read_until_seen(), START_TIMEOUT)
+        except asyncio.TimeoutError:
+            raise AssertionError(f"crm {self.command} did not log {text!r} within {START_TIMEOUT}s") from None
+
     async def stop(self, terminate: bool = True) -> tuple[int, str]:
         """SIGTERM (unless `terminate` is False: wait for it to end by itself), then the exit code and output."""
         if terminate and self.process.returncode is None:
@@ -62,7 +79,7 @@ class Process:
 
     async def output(self) -> str:
         stdout, stderr = await self.process.communicate()
-        return (stdout + stderr).decode()
+        return (stdout + self._stderr_read + stderr).decode()
 
 
 def base_env(tmp_path: Path, database_url: str, port: int) -> dict[str, str]:

@@ -2,11 +2,10 @@
 HTTP endpoints of SPEC §8 (health, readiness, the setup page)."""
 from __future__ import annotations
 
-import asyncio
-
 from tests.conftest import ALICE, SIGNING_SECRET
 from tests.processes import Process, base_env, free_port
 from tests.slack_requests import SlackClient
+
 
 async def test_serve_without_slack_credentials_shows_the_setup_page(tmp_path, own_database, http):
     port = free_port()
@@ -41,7 +40,7 @@ async def test_web_answers_signed_slack_requests_and_the_worker_stops_cleanly(tm
         reply = await alice.command("new customer Tyrell Corporation")
         assert reply.status == 200 and "Tyrell Corporation" in reply.text
         assert slack.calls_to("users.info")[0].token == "xoxb-test"
-        await asyncio.sleep(0.5)  # the worker migrates the same database meanwhile
+        await worker.wait_for_log("worker ready")  # it migrated the same database meanwhile
     finally:
         web_code, web_output = await web.stop()
         worker_code, worker_output = await worker.stop()

@@ -5,6 +5,11 @@ characters it reserves and wraps users, channels and links in `<…>`. `unescape
 back into what the caller typed, keeping user mentions as `<@U123>` tokens that
 `user_id` recognises. Words are split on whitespace; double quotes, straight or the
 typographic ones Slack clients type, group words (`show "Acme Widgets"`).
+
+A quote opens a group only where a word or a FILTER value starts: at the start of the text,
+after whitespace or after a `:` (`name:"Acme W"`). The group ends at the next quote. A quote
+anywhere else is a literal character, so `24" screen` and the Hebrew company form `בע"מ`
+are words as typed.
 """
 import re
 from dataclasses import dataclass
@@ -21,8 +26,15 @@ FORMAT_ACTIONS = {"export": 0, "list": 0, "search": 1}
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 # A Slack `<target|label>` wrapper, or one of the three entities it escapes.
 _ESCAPED = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>|&(amp|lt|gt);")
-# A word: unquoted characters and quoted sections, up to whitespace outside quotes.
-_WORD = re.compile(rf"(?:[^\s{QUOTES}]|[{QUOTES}][^{QUOTES}]*[{QUOTES}])+")
+# A quote that opens a group: at the start, after whitespace or after a `:`.
+_OPENING = rf"(?<![^\s:])[{QUOTES}]"
+# A quoted group, its text captured: what `unquote` strips the quotes of.
+_GROUP = re.compile(rf"{_OPENING}([^{QUOTES}]*)[{QUOTES}]")
+# A word: quoted groups and other characters (literal quotes among them), up to whitespace
+# outside a group.
+_WORD = re.compile(rf"(?:{_GROUP.pattern}|(?!{_OPENING})\S)+")
+# What `tokenize` reads: a word, or else a quote that opens a group never closed.
+_TOKEN = re.compile(rf"{_WORD.pattern}|(?P<unclosed>{_OPENING})")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 
 
@@ -59,19 +71,22 @@ def _unwrap(target: str, label: str | None) -> str:
 
 
 def tokenize(text: str) -> list[str]:
-    """The words of `text`, quotes kept; a quote left open is an error, not a guess."""
-    quotes = [index for index, char in enumerate(text) if char in QUOTES]
-    if len(quotes) % 2:
-        opened = text[quotes[-1]:]
-        excerpt = opened if len(opened) <= 20 else opened[:20] + "…"
-        raise ValidationError(
-            "command", f"The quote in `{excerpt}` is never closed: close it or remove it.")
-    return _WORD.findall(text)
+    """The words of `text`, quotes kept; a group left open is an error, not a guess."""
+    words = []
+    for match in _TOKEN.finditer(text):
+        if match.group("unclosed"):
+            opened = text[match.start():]
+            excerpt = opened if len(opened) <= 20 else opened[:20] + "…"
+            raise ValidationError(
+                "command", f"The quote in `{excerpt}` is never closed: close it or remove it.")
+        words.append(match.group())
+    return words
 
 
 def unquote(word: str) -> str:
-    """A word without its quotes: `"Acme Widgets"` is the name Acme Widgets."""
-    return "".join(char for char in word if char not in QUOTES)
+    """A word without the quotes of its groups: `"Acme Widgets"` is the name Acme Widgets,
+    while the literal quote of `24"` or `בע"מ` stays."""
+    return _GROUP.sub(r"\1", word)
 
 
 def user_id(token: str) -> str | None:

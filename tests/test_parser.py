@@ -1,7 +1,7 @@
 """The `/crm` command line (SPEC §3): Slack's escaping, quotes, REFs, NAME/TEXT and formats."""
 import pytest
 
-from bot.parser import Command, parse, tokenize, unescape, user_id
+from bot.parser import Command, parse, tokenize, unescape, unquote, user_id
 from crm.errors import ValidationError
 
 
@@ -30,17 +30,42 @@ def test_unescape(sent, typed):
     ('show "Acme Widgets" now', ["show", '"Acme Widgets"', "now"]),
     ("show “Acme Widgets”", ["show", "“Acme Widgets”"]),
     ('list name:"Acme W" -tag:x', ["list", 'name:"Acme W"', "-tag:x"]),
+    # a quote inside a word is a literal character, not the start of a group
+    ('search 24" screen', ["search", '24"', "screen"]),
+    ('new customer כהן בע"מ', ["new", "customer", "כהן", 'בע"מ']),
+    ("new customer כהן בע”מ", ["new", "customer", "כהן", "בע”מ"]),
+    ('note ACME "big" 24" screen', ["note", "ACME", '"big"', '24"', "screen"]),
+    ('show "Acme 24" x', ["show", '"Acme 24"', "x"]),  # a group ends at the next quote
+    ('a 1"2"3 b', ["a", '1"2"3', "b"]),
 ])
 def test_tokenize(text, words):
     assert tokenize(text) == words
 
 
-@pytest.mark.parametrize("text", ['show "Acme Widgets', "show “Acme", 'note ACME a 24" screen'])
-def test_unterminated_quote_is_refused(text):
+@pytest.mark.parametrize("text, excerpt", [
+    ('show "Acme Widgets', '`"Acme Widgets`'),
+    ("show “Acme", "`“Acme`"),
+    ('note ACME a 24" "screen', '`"screen`'),  # the literal quote of 24" closes nothing
+    ('list name:"Acme W', '`"Acme W`'),
+    ('note ACME "a long note that goes on', '`"a long note that go…`'),
+])
+def test_unterminated_quote_is_refused(text, excerpt):
     with pytest.raises(ValidationError) as error:
         parse(text)
     assert error.value.field == "command"
-    assert "never closed" in error.value.message
+    assert error.value.message == f"The quote in {excerpt} is never closed: close it or remove it."
+
+
+@pytest.mark.parametrize("word, unquoted", [
+    ('"Acme Widgets"', "Acme Widgets"),
+    ("“Acme Widgets”", "Acme Widgets"),
+    ('24"', '24"'),
+    ('בע"מ', 'בע"מ'),
+    ('name:"Acme W"', "name:Acme W"),
+    ('"Acme"x"', 'Acmex"'),
+])
+def test_unquote_removes_only_the_quotes_of_groups(word, unquoted):
+    assert unquote(word) == unquoted
 
 
 @pytest.mark.parametrize("token, expected", [
@@ -75,6 +100,10 @@ def test_empty_line_is_help():
     ("new both “Acme Widgets”", "Acme Widgets"),
     ('new prospect "Acme" Widgets', '"Acme" Widgets'),
     ("new prospect &lt;b&gt;", "<b>"),
+    ('new customer כהן בע"מ', 'כהן בע"מ'),
+    ('new customer "כהן בע"מ', "כהן בעמ"),  # a group opened by a leading quote ends at the next
+    ('new prospect Screens 24"', 'Screens 24"'),
+    ('new prospect 24"', '24"'),
     ("new prospect", ""),
 ])
 def test_name_is_the_rest_of_the_line(text, name):
@@ -86,6 +115,8 @@ def test_name_is_the_rest_of_the_line(text, name):
     ('show "Acme Widgets"', "Acme Widgets"),
     ("show “Acme Widgets”", "Acme Widgets"),
     ("show CU2601-00001 extra", "CU2601-00001"),
+    ('show בע"מ', 'בע"מ'),
+    ('show 24" extra', '24"'),
 ])
 def test_ref(text, ref):
     assert parse(text).ref() == ref
@@ -96,6 +127,7 @@ def test_ref(text, ref):
     ('show "Acme Widgets"', 0, "Acme Widgets"),
     ("show ACME", 0, "ACME"),
     ("contact add Smith & Sons", 1, "Smith & Sons"),
+    ('show כהן בע"מ', 0, 'כהן בע"מ'),
 ])
 def test_a_final_ref_takes_the_rest_of_the_line(text, index, ref):
     assert parse(text).ref(index, last=True) == ref
@@ -130,6 +162,8 @@ def test_merge_refs():
     ('export "csv"', ['"csv"'], '"csv"', None),  # quoted: a word, not a format
     ("export type:customer pdf", ["type:customer", "pdf"], "type:customer pdf", None),
     ("note ACME send the csv", ["ACME", "send", "the", "csv"], "ACME send the csv", None),
+    ('search 24" screen', ['24"', "screen"], '24" screen', None),
+    ('search 24" screen csv', ['24"', "screen"], '24" screen', "csv"),
 ])
 def test_final_format_word(text, args, rest, format):
     command = parse(text)

@@ -24,10 +24,12 @@ from zoneinfo import ZoneInfo
 
 import asyncpg
 
-from crm import clock, db as crm_db, thirdparties
+from crm import clock, db as crm_db, search, thirdparties
+from crm.context import Context
 from crm.masks import DEFAULT_MASKS, parse_mask
-from crm.normalize import name_key, search_text
+from crm.normalize import fold, name_key
 from crm.permissions import Actor
+from crm.settings import Settings
 from models import Event, NumberingCounter, ThirdParty
 
 ACTOR = Actor("U0BENCH")
@@ -42,7 +44,7 @@ Opener = Callable[[str], contextlib.AbstractAsyncContextManager[StoreOne]]
 # Columns of a third party's row as the domain layer inserts it, in the bare INSERT's order.
 BARE_COLUMNS = (
     "created_at", "updated_at", "created_by", "updated_by", "code", *thirdparties.FIELDS,
-    "name_key", "email_key", "vat_key", "search_text",
+    "name_fold", "name_key", "email_key", "vat_key", "search_text",
 )
 BARE_INSERT = (
     f"INSERT INTO crm_thirdparty ({', '.join(BARE_COLUMNS)}) "
@@ -69,11 +71,12 @@ def expected_codes(count: int, when: datetime) -> list[str]:
 async def domain_creator(database_url: str) -> AsyncIterator[StoreOne]:
     """Creates third parties as the product does: `crm.thirdparties.create`, one per call."""
     await crm_db.connect(database_url)
+    ctx = Context(ACTOR, Settings(database_url=database_url, timezone=UTC), clock)
     try:
         await crm_db.ping()  # the pool's connection is opened before the start line
 
         async def create_one(number: int) -> None:
-            await thirdparties.create(ACTOR, thirdparty_values(number), tz=UTC)
+            await thirdparties.create(ctx, thirdparty_values(number))
 
         yield create_one
     finally:
@@ -102,12 +105,11 @@ def bare_row(number: int) -> list:
     row = {
         "created_at": now, "updated_at": now, "created_by": ACTOR.id, "updated_by": ACTOR.id, "code": code,
         **values,
+        "name_fold": fold(values["name"]),
         "name_key": name_key(values["name"]),
         "email_key": values["email"].lower(),
         "vat_key": "",
-        "search_text": search_text(
-            values["name"], values["alias"], code, values["email"], values["phone"], values["town"]
-        ),
+        "search_text": search.haystack(values, []),
     }
     return [row[column] for column in BARE_COLUMNS]
 

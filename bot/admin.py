@@ -1,43 +1,40 @@
 """`/crm settings` (admins): numbering masks and custom fields."""
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
-
 from slack_bolt.async_app import AsyncApp
 
 from bot.blocks import (
-    actions, button, context, divider, escape, header, input_block, modal, option, section, text_input,
+    actions, button, context, divider, header, input_block, modal, option, plain_section, text_input,
 )
-from crm import clock, customfields, fieldtypes, masks, numbering
-from crm.errors import DomainError, ValidationError
+from bot.forms import form_state, read_form_state
+from bot.payloads import Stale, action, form_values, record_id, selected_value
+from bot.surface import Interaction, acked, submission
+from crm import customfields, fieldtypes, masks, numbering
+from crm.context import Context
+from crm.customfields import FieldDefinition
 from crm.permissions import require_admin
 from crm.settings import Settings
-from models import CustomField
 
 SETTINGS = "settings"
 CUSTOMFIELD_NEW = "customfield_new"
 CUSTOMFIELD_EDIT = "customfield_edit"
 CUSTOMFIELD_REMOVE = "customfield_remove"
-MASK_LABELS = {
-    "thirdparty": "Customer codes",
-    "proposal": "Proposals",
-    "order": "Sales orders",
-    "intervention": "Interventions",
-    "invoice": "Invoices",
-}
 TARGET_LABELS = {"thirdparty": "third parties", "contact": "contacts"}
 MASK_HINT = ("{yyyy} {yy} {mm} {dd} date parts, {t} P/C/B, one counter {00000}; {00000+100} starts at 100, "
              "{00000@1} resets every year, {00000@0} every month.")
+# Field-form blocks that show a definition's parts under another name.
+FIELD_FORM_BLOCKS = {"required": "flags", "unique": "flags", "field_type": "field_type", "applies_to": "label"}
 
 
-async def settings_modal(tz: ZoneInfo) -> dict:
+async def settings_modal(ctx: Context) -> dict:
     """Masks (with the code each gives next), and the custom fields with their menus."""
+    current = await numbering.masks(ctx)
     blocks = [header("Numbering masks")]
-    for object_type, label in MASK_LABELS.items():
-        mask = await numbering.current_mask(object_type)
-        example = masks.preview(mask.text, clock.now(), tz)
-        blocks.append(input_block(f"mask.{object_type}", label, text_input(mask.text, max_length=64),
-                                  optional=False, hint=f"Next period starts at {example}. {MASK_HINT}"))
+    for object_type, mask in current.items():
+        example = masks.preview(mask.text, ctx.now(), ctx.timezone)
+        blocks.append(input_block(numbering.field_name(object_type), numbering.MASK_LABELS[object_type],
+                                  text_input(mask.text, max_length=64), optional=False,
+                                  hint=f"Next period starts at {example}. {MASK_HINT}"))
     for applies_to, label in TARGET_LABELS.items():
         blocks += [divider(), header(f"Custom fields of {label}")]
         fields = await customfields.definitions(applies_to)
@@ -45,16 +42,17 @@ async def settings_modal(tz: ZoneInfo) -> dict:
             flags = ", ".join(flag for flag, on in (("required", f.required), ("unique", f.unique)) if on)
             menu = {"type": "overflow", "action_id": "customfield_menu",
                     "options": [option("Edit", f"edit:{f.id}"), option("Remove…", f"remove:{f.id}")]}
-            blocks.append(section(f"*{escape(f.label)}* `{f.key}` · {f.field_type}" + (f" · {flags}" if flags else ""),
-                                  accessory=menu))
+            blocks.append(plain_section(f"{f.label} · {f.key} · {f.field_type}" + (f" · {flags}" if flags else ""),
+                                        accessory=menu))
         if not fields:
             blocks.append(context("None yet."))
         blocks.append(actions(button(f"Add a field to {label}", "customfield_add", applies_to),
                               block_id=f"add.{applies_to}"))
-    return modal("CRM settings", blocks, callback_id=SETTINGS)
+    return modal("CRM settings", blocks, callback_id=SETTINGS,
+                 private_metadata=form_state(numbering.mask_versions(current)))
 
 
-def customfield_modal(applies_to: str, field: CustomField | None = None) -> dict:
+def customfield_modal(applies_to: str, field: FieldDefinition | None = None) -> dict:
     """The form of a new field, or of `field`, whose key and type can no longer change."""
     flags = {"type": "checkboxes", "options": [option("Required", "required"), option("Unique", "unique")]}
     chosen = [o for o in flags["options"] if field and getattr(field, o["value"])]
@@ -84,14 +82,15 @@ def customfield_modal(applies_to: str, field: CustomField | None = None) -> dict
         input_block("position", "Position", position, hint="Smaller numbers come first in forms and cards."),
     ]
     if field:
-        return modal("Edit field", blocks, callback_id=CUSTOMFIELD_EDIT, private_metadata=str(field.id))
+        return modal("Edit field", blocks, callback_id=CUSTOMFIELD_EDIT,
+                     private_metadata=form_state(customfields.definition_versions(field), record=field.id))
     return modal(f"New field: {TARGET_LABELS[applies_to]}"[:24], blocks, callback_id=CUSTOMFIELD_NEW,
                  private_metadata=applies_to, submit="Add")
 
 
-def remove_modal(field: CustomField) -> dict:
-    text = f"*{escape(field.label)}* and every value stored in it will be deleted. This cannot be undone."
-    return modal("Remove field", [section(text)], callback_id=CUSTOMFIELD_REMOVE, submit="Remove",
+def remove_modal(field: FieldDefinition) -> dict:
+    text = f"{field.label} and every value stored in it will be deleted. This cannot be undone."
+    return modal("Remove field", [plain_section(text)], callback_id=CUSTOMFIELD_REMOVE, submit="Remove",
                  private_metadata=str(field.id), close="Keep")
 
 
@@ -106,92 +105,89 @@ def parse_options(text: str) -> list[dict]:
 
 
 def _value(state: dict, block_id: str, key: str = "value"):
-    return state[block_id]["value"].get(key) if block_id in state else None
+    return (state.get(block_id) or {}).get("value", {}).get(key)
 
 
 def definition_input(state: dict) -> dict:
     """What the field form holds, as keyword arguments of customfields.define and redefine."""
     flags = {o["value"] for o in _value(state, "flags", "selected_options") or []}
     position = _value(state, "position")
+    try:
+        position = int(position) if position not in (None, "") else None
+    except ValueError:
+        raise Stale(str(position)[:40]) from None
     return {
         "label": _value(state, "label") or "",
         "options": parse_options(_value(state, "options") or ""),
         "default": _value(state, "default") or None,
         "required": "required" in flags,
         "unique": "unique" in flags,
-        "position": int(position) if position not in (None, "") else None,
+        "position": position,
     }
 
 
 def register(app: AsyncApp, settings: Settings) -> None:
-    async def refresh_settings(client, view_id: str | None) -> None:
-        if view_id:
-            await client.views_update(view_id=view_id, view=await settings_modal(settings.timezone))
+    def refresh_settings(it: Interaction):
+        """After a field form: the settings form beneath it, shown again with the change."""
+        async def refresh() -> None:
+            view_id = it.body["view"].get("previous_view_id")
+            if view_id:
+                await it.client.views_update(view_id=view_id, view=await settings_modal(it.ctx))
+        return refresh
 
-    async def submit_field(ack, view, client, save) -> None:
-        """A field form: `save(input)` in the domain, errors beside their input, then the list refreshed."""
-        state = view["state"]["values"]
-        try:
-            await save(definition_input(state))
-        except DomainError as error:
-            field = getattr(error, "field", "label")
-            await ack(response_action="errors", errors={field if field in state else "label": str(error)[:300]})
-            return
-        await ack()
-        await refresh_settings(client, view.get("previous_view_id"))
+    async def save_settings(it: Interaction):
+        form = read_form_state(it.body["view"].get("private_metadata", ""), of_record=False)
+        state = form_values(it.body)
+        texts = {object_type: _value(state, numbering.field_name(object_type)) or ""
+                 for object_type in numbering.MASK_LABELS if numbering.field_name(object_type) in state}
+        await numbering.set_masks(it.ctx, texts, form.shown)
+        return {}, None
 
-    @app.view(SETTINGS)
-    async def save_settings(ack, view, context):
-        state = view["state"]["values"]
-        try:
-            require_admin(context["actor"], "change settings")
-            for object_type in MASK_LABELS:
-                text = state[f"mask.{object_type}"]["value"]["value"] or ""
-                current = await numbering.current_mask(object_type)
-                if text.strip() != current.text:
-                    await numbering.set_mask(context["actor"], object_type, text)
-        except ValidationError as error:
-            await ack(response_action="errors", errors={f"mask.{object_type}": error.message})
-            return
-        except DomainError as error:
-            await ack(response_action="errors", errors={"mask.thirdparty": str(error)})
-            return
-        await ack()
+    app.view(SETTINGS)(submission(settings, save_settings))
 
-    @app.action("customfield_add")
-    async def add_field(ack, action, body, client):
-        await ack()
-        await client.views_push(trigger_id=body["trigger_id"], view=customfield_modal(action["value"]))
+    async def add_field(it: Interaction) -> None:
+        applies_to = action(it.body).get("value")
+        if applies_to not in TARGET_LABELS:
+            raise Stale(str(applies_to)[:40])
+        await it.open_form(lambda: _admin_form(it, customfield_modal(applies_to)), push=True)
 
-    @app.action("customfield_menu")
-    async def field_menu(ack, action, body, client):
-        await ack()
-        choice, field_id = action["selected_option"]["value"].split(":")
-        field = await customfields.get(int(field_id))
-        view = customfield_modal(field.applies_to, field) if choice == "edit" else remove_modal(field)
-        await client.views_push(trigger_id=body["trigger_id"], view=view)
+    async def field_menu(it: Interaction) -> None:
+        choice, _, field_id = selected_value(it.body).partition(":")
+        if choice not in ("edit", "remove"):
+            raise Stale(choice[:40])
 
-    @app.view(CUSTOMFIELD_NEW)
-    async def define_field(ack, view, context, client):
-        state = view["state"]["values"]
-        key = (_value(state, "key") or "").strip()
+        async def build() -> dict:
+            field = await customfields.get(record_id(field_id))
+            return await _admin_form(it, customfield_modal(field.applies_to, field) if choice == "edit" else remove_modal(field))
+
+        await it.open_form(build, push=True)
+
+    app.action("customfield_add")(acked(settings, add_field))
+    app.action("customfield_menu")(acked(settings, field_menu))
+
+    async def define_field(it: Interaction):
+        state = form_values(it.body)
         field_type = (_value(state, "field_type", "selected_option") or {}).get("value", "")
+        await customfields.define(it.ctx, it.body["view"].get("private_metadata", ""),
+                                  key=(_value(state, "key") or "").strip(), field_type=field_type,
+                                  **definition_input(state))
+        return {}, refresh_settings(it)
 
-        async def save(given: dict) -> None:
-            await customfields.define(context["actor"], view["private_metadata"], key=key, field_type=field_type,
-                                      **given)
+    async def redefine_field(it: Interaction):
+        form = read_form_state(it.body["view"].get("private_metadata", ""))
+        await customfields.redefine(it.ctx, form.record_id, shown=form.shown, **definition_input(form_values(it.body)))
+        return {}, refresh_settings(it)
 
-        await submit_field(ack, view, client, save)
+    async def remove_field(it: Interaction):
+        await customfields.remove(it.ctx, record_id(it.body["view"].get("private_metadata", "")))
+        return {}, refresh_settings(it)
 
-    @app.view(CUSTOMFIELD_EDIT)
-    async def redefine_field(ack, view, context, client):
-        async def save(given: dict) -> None:
-            await customfields.redefine(context["actor"], int(view["private_metadata"]), **given)
+    app.view(CUSTOMFIELD_NEW)(submission(settings, define_field, FIELD_FORM_BLOCKS))
+    app.view(CUSTOMFIELD_EDIT)(submission(settings, redefine_field, FIELD_FORM_BLOCKS))
+    app.view(CUSTOMFIELD_REMOVE)(submission(settings, remove_field))
 
-        await submit_field(ack, view, client, save)
 
-    @app.view(CUSTOMFIELD_REMOVE)
-    async def remove_field(ack, view, context, client):
-        await customfields.remove(context["actor"], int(view["private_metadata"]))
-        await ack()
-        await refresh_settings(client, view.get("previous_view_id"))
+async def _admin_form(it: Interaction, view: dict) -> dict:
+    """Field forms are for admins: anyone else is told so instead."""
+    require_admin(it.ctx.actor, "change custom fields")
+    return view

@@ -1,20 +1,22 @@
-"""Messages about third parties: the record card, search results, help, warnings."""
+"""Messages about third parties: the record card, search results, help, warnings.
+
+User text is shown in plain_text (header, fields, sections), which Slack never parses; the
+few lines that mix it with our own markup (dates, mentions) escape it.
+"""
 from __future__ import annotations
 
-import json
-from zoneinfo import ZoneInfo
-
 from bot.blocks import (
-    actions, button, context, divider, escape, fields_sections, header, message, option, plain, section,
-    user_mention, when,
+    actions, button, confirmation, context, divider, escape, fields_sections, header, markup_field, message,
+    option, plain, plain_field, plain_section, section, user_mention, when,
 )
-from crm.contacts import full_name
+from crm import fieldtypes
+from crm.records import ThirdPartyRecord
 from crm.thirdparties import TYPE_LABELS, Card
-from models import ThirdParty
 
 MAX_CARD_CONTACTS = 10
 MAX_LISTED = 10
 MAX_SELECT_OPTIONS = 100  # Slack's limit for a static_select
+WARNING = "\u26a0\ufe0f"
 
 HELP = [
     ("/crm new", "create a third party in a form (all fields, tags, sales reps, custom fields)"),
@@ -30,115 +32,155 @@ HELP = [
 
 def help_message(unknown: str | None = None) -> dict:
     lines = [f"`{usage}`  {what}" for usage, what in HELP]
-    intro = f"I don't know `/crm {escape(unknown)}`. Here is what I can do:" if unknown else "*What `/crm` does*"
-    blocks = [section(intro), section("\n".join(lines)),
-              context('Names with spaces can be quoted: `/crm show "Acme Widgets"`.')]
+    blocks = []
+    if unknown:
+        blocks.append(plain_section(f"I don't know “/crm {unknown}”. Here is what I can do:"))
+    else:
+        blocks.append(section("*What `/crm` does*"))
+    blocks += [section("\n".join(lines)), context('Names with spaces can be quoted: `/crm show "Acme Widgets"`.')]
     return message("How to use /crm", blocks)
 
 
 def error_message(text: str, example: str | None = None) -> dict:
-    body = f":warning: {escape(text)}"
+    blocks = [plain_section(f"{WARNING} {text}")]
     if example:
-        body += f"\nFor example: `{example}`"
-    return message(text, [section(body)])
+        blocks.append(context(f"For example: `{example}`"))
+    return message(text, blocks)
 
 
-def _type_and_status(tp: ThirdParty) -> str:
+def notice(text: str) -> dict:
+    """A short answer in words, for the person who asked."""
+    return message(text, [plain_section(text)])
+
+
+def _type_and_status(tp: ThirdPartyRecord) -> str:
     status = "" if tp.status == "active" else " · closed"
     return TYPE_LABELS[tp.type] + status
 
 
-def record_card(card: Card, tz: ZoneInfo | None, *, private: bool = True, buttons: bool = True) -> dict:
+def record_card(card: Card, *, private: bool = True, can_write: bool = False, names: dict[str, str] | None = None,
+                shared_by: str | None = None, buttons: bool = True) -> dict:
     """The record card (SLACK-UX): header, fields, context line, contacts, events, buttons.
 
-    `private=False` is the version shared in a channel: no private note, no buttons.
+    `private=False` is the version shared in a channel: no private note, no buttons, people
+    named (from `names`) rather than mentioned, and who shared it. Write buttons only for
+    those who `can_write`.
     """
     tp = card.thirdparty
-    pairs = [
-        ("Code", tp.code),
-        ("Type", _type_and_status(tp)),
-        ("Town", escape(" ".join(p for p in (tp.zip, tp.town, tp.country) if p)) or "–"),
-        ("Sales reps", ", ".join(user_mention(u) for u in card.sales_reps) or "–"),
+    person = _person(private, names or {})
+    fields = [
+        plain_field("Code", tp.code),
+        plain_field("Type", _type_and_status(tp)),
+        plain_field("Town", " ".join(p for p in (tp.zip, tp.town, tp.country) if p) or "–"),
+        markup_field("Sales reps", ", ".join(person(u) for u in card.sales_reps) or "–"),
     ]
     for label, value in (("Email", tp.email), ("Phone", tp.phone), ("Website", tp.website),
                          ("VAT id", tp.vat_id), ("Alias", tp.alias), ("Language", tp.language)):
         if value:
-            pairs.append((label, escape(value)))
-    blocks = [header(tp.name), *fields_sections(pairs)]
-    extra = [(label, escape(text)) for label, text in card.custom]
+            fields.append(plain_field(label, value))
+    blocks = [header(tp.name), *fields_sections(fields)]
+    extra = [_custom_field(definition, value) for definition, value in card.custom]
     if card.tags:
-        extra.insert(0, ("Tags", ", ".join(f"`{escape(t)}`" for t in card.tags)))
+        extra.insert(0, plain_field("Tags", ", ".join(card.tags)))
     blocks += fields_sections(extra)
     if tp.address:
-        blocks.append(section(f"*Address*\n{escape(tp.address)}"))
+        blocks.append(plain_section(f"Address\n{tp.address}"))
     notes = [("Public note", tp.note_public)] + ([("Private note", tp.note_private)] if private else [])
     for label, note in notes:
         if note:
-            blocks.append(section(f"*{label}*\n{escape(note)}"))
+            blocks.append(plain_section(f"{label}\n{note}"))
     blocks.append(_contacts_section(card))
     last = card.events[0].occurred_at if card.events else tp.updated_at
-    blocks.append(context(f"Created {when(tp.created_at, tz)} by {user_mention(tp.created_by)} · "
-                          f"last activity {when(last, tz)}"))
+    blocks.append(context(f"Created {when(tp.created_at)} by {person(tp.created_by)} · last activity {when(last)}"))
     if card.events:
-        lines = [f"{when(e.occurred_at, tz)} · `{e.code}` {escape(e.label)}" for e in card.events]
+        lines = [f"{when(e.occurred_at)} · `{e.code}` {escape(e.label)}" for e in card.events]
         blocks.append(section("*Last events*\n" + "\n".join(lines)))
+    if shared_by:
+        blocks.append(context(f"Shared by {person(shared_by)}"))
     if private and buttons:
-        value = str(tp.id)
-        elements = [button("Edit", "thirdparty_edit", value), button("Add contact", "contact_add", value)]
+        blocks.append(_card_buttons(card, can_write))
+    return message(f"{tp.name} ({tp.code})", blocks)
+
+
+def _person(private: bool, names: dict[str, str]):
+    """How a card names a person: a mention where only its reader sees it, else a plain name
+    (a mention in a shared card would notify them)."""
+    def person(user_id: str) -> str:
+        if private:
+            return user_mention(user_id)
+        return escape(names.get(user_id) or user_id)
+    return person
+
+
+def _custom_field(definition, value) -> dict:
+    if definition.field_type == "datetime":
+        return markup_field(escape(definition.label), when(value))
+    return plain_field(definition.label, fieldtypes.display(definition, value))
+
+
+def _card_buttons(card: Card, can_write: bool) -> dict:
+    tp = card.thirdparty
+    value = str(tp.id)
+    elements = []
+    if can_write:
+        elements += [button("Edit", "thirdparty_edit", value), button("Add contact", "contact_add", value)]
         if card.contacts:
             elements.append({
                 "type": "static_select", "action_id": "contact_edit", "placeholder": plain("Edit a contact"),
-                "options": [option(full_name(c), str(c.id)) for c in card.contacts[:MAX_SELECT_OPTIONS]],
+                "options": [option(c.full_name, str(c.id)) for c in card.contacts[:MAX_SELECT_OPTIONS]],
             })
-        elements.append(button("Share in channel", "thirdparty_share", value))
-        blocks.append(actions(*elements, block_id=f"card:{tp.id}"))
-    return message(f"{tp.name} ({tp.code})", blocks)
+    elements.append(button("Share in channel", "thirdparty_share", value, confirm=confirmation(
+        "Share in channel?", f"Everyone in this channel will see the card of {tp.name}, "
+                             f"without its private note.", "Share")))
+    return actions(*elements, block_id=f"card:{tp.id}")
 
 
 def _contacts_section(card: Card) -> dict:
     if not card.contacts:
-        return section("*Contacts*\nNone yet.")
+        return plain_section("Contacts\nNone yet.")
     lines = []
     for contact in card.contacts[:MAX_CARD_CONTACTS]:
-        details = " · ".join(escape(p) for p in (contact.job_title, contact.email, contact.phone) if p)
-        lines.append(f"• {escape(full_name(contact))}" + (f" — {details}" if details else ""))
+        details = " · ".join(p for p in (contact.job_title, contact.email, contact.phone) if p)
+        lines.append(f"• {contact.full_name}" + (f" — {details}" if details else ""))
     more = len(card.contacts) - MAX_CARD_CONTACTS
     if more > 0:
         lines.append(f"…and {more} more")
-    return section("*Contacts*\n" + "\n".join(lines))
+    return plain_section("Contacts\n" + "\n".join(lines))
 
 
-def record_line(tp: ThirdParty) -> str:
-    """One line naming a record: name, code, type and status, town."""
-    town = f" · {escape(tp.town)}" if tp.town else ""
-    return f"*{escape(tp.name)}*  `{tp.code}` · {_type_and_status(tp)}{town}"
+def record_line(tp: ThirdPartyRecord) -> str:
+    """One line naming a record: name, code, type and status, town (plain text)."""
+    town = f" · {tp.town}" if tp.town else ""
+    return f"{tp.name} · {tp.code} · {_type_and_status(tp)}{town}"
 
 
-def public_stub(tp: ThirdParty) -> dict:
-    """What a channel sees of a record unless its full card is shared: name, code, type."""
-    return message(f"{tp.name} ({tp.code})", [section(f"*{escape(tp.name)}*  `{tp.code}` · {TYPE_LABELS[tp.type]}")])
-
-
-def thirdparty_list(title: str, thirdparties: list[ThirdParty]) -> dict:
+def thirdparty_list(title: str, thirdparties: list[ThirdPartyRecord]) -> dict:
     """A short list with a Show button per line (search results, ambiguous refs)."""
-    if not thirdparties:
-        return message(title, [section(escape(title))])
-    blocks = [section(f"*{escape(title)}*")]
+    blocks = [plain_section(title)]
     for tp in thirdparties[:MAX_LISTED]:
-        blocks.append(section(record_line(tp), accessory=button("Show", "thirdparty_show", str(tp.id))))
+        blocks.append(plain_section(record_line(tp), accessory=button("Show", "thirdparty_show", str(tp.id))))
     return message(title, blocks)
 
 
-def duplicate_warning(name: str, thirdparty_type: str, duplicates: list[ThirdParty]) -> dict:
-    """Shown when `/crm new TYPE NAME` looks like an existing record: open it or create anyway."""
-    blocks = [section(f":mag: *{escape(name)}* looks like a third party you already have:")]
+def duplicate_warning(name: str, token: str, duplicates: list[ThirdPartyRecord]) -> dict:
+    """Shown when `/crm new TYPE NAME` looks like an existing record: open it, or create anyway
+    (the pending creation is kept server-side; the button carries only its token)."""
+    blocks = [plain_section(f"“{name}” looks like a third party you already have:")]
     for tp in duplicates:
-        blocks.append(section(record_line(tp), accessory=button("Open", "thirdparty_show", str(tp.id))))
+        blocks.append(plain_section(record_line(tp), accessory=button("Open", "thirdparty_show", str(tp.id))))
     blocks.append(divider())
-    blocks.append(actions(button("Create anyway", "thirdparty_create_anyway",
-                                 json.dumps({"name": name, "type": thirdparty_type}), style="primary")))
+    blocks.append(actions(button("Create anyway", "thirdparty_create_anyway", token, style="primary")))
     return message(f"{name} looks like an existing third party", blocks)
 
 
-def saved_message(text: str) -> dict:
-    return message(text, [section(f":white_check_mark: {escape(text)}")])
+def loading_view(title: str) -> dict:
+    """What a form shows while it is being filled (Slack's trigger expires after 3 s)."""
+    return {"type": "modal", "title": plain(title, 24), "close": plain("Cancel", 24),
+            "blocks": [section("Loading…")]}
+
+
+def notice_view(title: str, text: str) -> dict:
+    """A modal that only says something (an error in place of a form)."""
+    return {"type": "modal", "title": plain(title, 24), "close": plain("Close", 24),
+            "blocks": [plain_section(text)]}
+

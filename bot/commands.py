@@ -1,60 +1,21 @@
-"""`/crm`: the first word picks the action (SPEC §3); each handler is one domain call."""
+"""`/crm`: the first word picks the action (SPEC §3); each handler is one domain call.
+
+Help and a line that cannot be parsed are answered in the ack itself (no database needed);
+everything else is acknowledged at once and answered through response_url.
+"""
 from __future__ import annotations
 
-import logging
-
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.errors import SlackApiError
 
 from bot import admin, cards, forms
 from bot.parser import Command, parse
-from crm import contacts, customfields, thirdparties
-from crm.errors import Ambiguous, DomainError, ValidationError
-from crm.permissions import require_admin
+from bot.surface import Interaction
+from crm import contacts, pending, search, thirdparties
+from crm.errors import ValidationError
 from crm.settings import Settings
 
-log = logging.getLogger(__name__)
-
 NEW_TYPES = ("prospect", "customer", "both")
-
-
-def register(app: AsyncApp, settings: Settings) -> None:
-    handlers = {
-        "": _help,
-        "help": _help,
-        "new": _new,
-        "show": _show,
-        "search": _search,
-        "edit": _edit,
-        "close": _close,
-        "reopen": _reopen,
-        "contact": _contact,
-        "settings": _settings,
-    }
-
-    @app.command("/crm")
-    async def crm_command(ack, command, context, client):
-        try:
-            parsed = parse(command.get("text") or "")
-        except ValidationError as error:
-            await ack(**cards.error_message(error.message, '/crm show "Acme Widgets"'))
-            return
-        handler = handlers.get(parsed.action)
-        if handler is None:
-            await ack(**cards.help_message(unknown=parsed.action))
-            return
-        request = Request(parsed, ack, context, client, command, settings)
-        try:
-            await handler(request)
-        except Ambiguous as error:
-            await request.answer(cards.thirdparty_list(str(error), error.candidates))
-        except DomainError as error:
-            await request.answer(cards.error_message(str(error), EXAMPLES.get(parsed.action)))
-        except SlackApiError as error:  # e.g. the form's trigger expired: never leave the command unanswered
-            log.warning("/crm %s: Slack refused %s", parsed.action, error.response.get("error"))
-            await request.answer(cards.error_message(
-                f"Slack refused to open the form ({error.response.get('error')}). Please try again."))
-
+CREATE_KIND = "thirdparty.create"
 
 EXAMPLES = {
     "new": "/crm new prospect Acme Widgets",
@@ -67,128 +28,137 @@ EXAMPLES = {
 }
 
 
-class Request:
-    """One slash command being answered: acks once, then answers through response_url."""
+def register(app: AsyncApp, settings: Settings) -> None:
+    handlers = {
+        "new": _new,
+        "show": _show,
+        "search": _search,
+        "edit": _edit,
+        "close": _close,
+        "reopen": _reopen,
+        "contact": _contact,
+        "settings": _settings,
+    }
 
-    def __init__(self, command: Command, ack, context, client, payload: dict, settings: Settings):
-        self.command, self.context, self.client, self.payload, self.settings = command, context, client, payload, settings
-        self._ack = ack
-        self._acked = False
-
-    @property
-    def actor(self):
-        return self.context["actor"]
-
-    @property
-    def tz(self):
-        return self.context["tz"]
-
-    async def answer(self, message: dict) -> None:
-        """An ephemeral answer: in the ack when still possible, else through response_url."""
-        if not self._acked:
-            await self._acknowledge(**message)
-        else:
-            await self.context.respond(response_type="ephemeral", **message)
-
-    async def _acknowledge(self, **message) -> None:
-        self._acked = True
-        await self._ack(**message)
-
-    async def open_modal(self, view: dict) -> None:
-        await self._acknowledge()
-        await self.client.views_open(trigger_id=self.payload["trigger_id"], view=view)
-
-
-async def _help(request: Request) -> None:
-    await request.answer(cards.help_message())
+    @app.command("/crm")
+    async def crm_command(ack, body, client, respond):
+        try:
+            command = parse(body.get("text") or "")
+        except ValidationError as error:
+            await ack(**cards.error_message(error.message, '/crm show "Acme Widgets"'))
+            return
+        if command.action in ("", "help"):
+            await ack(**cards.help_message())
+            return
+        handler = handlers.get(command.action)
+        if handler is None:
+            await ack(**cards.help_message(unknown=command.action))
+            return
+        await ack()
+        it = Interaction(body, client, settings, respond, example=EXAMPLES.get(command.action))
+        await it.settle(lambda it: handler(it, command))
 
 
-async def _new(request: Request) -> None:
-    args = request.command.args
-    if not args:
-        fields = await customfields.definitions("thirdparty")
-        await request.open_modal(forms.thirdparty_modal(fields))
+async def card_message(it: Interaction, thirdparty_id: int, **options) -> dict:
+    """The record card of a third party, read fresh, for the person asking."""
+    card = await thirdparties.card(it.ctx, thirdparty_id)
+    return cards.record_card(card, can_write=it.ctx.actor.can_write, **options)
+
+
+async def new_thirdparty_form(it: Interaction) -> dict:
+    fields = await thirdparties.new_form(it.ctx)
+    return forms.new_thirdparty_modal(fields)
+
+
+async def _new(it: Interaction, command: Command) -> None:
+    if not command.args:
+        await it.open_form(lambda: new_thirdparty_form(it))
         return
-    kind = args[0].lower()
-    name = request.command.after(1)
+    kind = command.args[0].lower()
+    name = command.after(1)
     if kind not in NEW_TYPES or not name:
         raise ValidationError("type", "Say the type and the name: prospect, customer or both, then the name.")
     values = {"name": name, "type": kind}
-    duplicates = await thirdparties.likely_duplicates(values)
+    await thirdparties.validate_new(it.ctx, values)
+    duplicates = await thirdparties.likely_duplicates(it.ctx, values)
     if duplicates:
-        await request.answer(cards.duplicate_warning(name, kind, duplicates))
+        token = await pending.offer(it.ctx, CREATE_KIND, {"values": values})
+        await it.answer(cards.duplicate_warning(name, token, duplicates))
         return
-    tp = await thirdparties.create(request.actor, values, tz=request.settings.timezone,
-                                   default_role=request.settings.default_role)
-    await request.answer(await card_message(tp.id, request.tz))
+    tp = await thirdparties.create(it.ctx, values)
+    await it.answer(await card_message(it, tp.id))
 
 
-async def _show(request: Request) -> None:
-    tp = await thirdparties.resolve(request.command.ref(last=True))
-    await request.answer(await card_message(tp.id, request.tz))
+async def create_offered(it: Interaction, token: str) -> None:
+    """The "Create anyway" button: the creation offered under `token`, once however many clicks."""
+    async def create(payload: dict) -> int:
+        return (await thirdparties.create(it.ctx, payload["values"])).id
+
+    outcome = await pending.confirm(it.ctx, token, CREATE_KIND, create)
+    await it.answer(await card_message(it, outcome.result_id), replace=True)
 
 
-async def _search(request: Request) -> None:
-    text = request.command.rest
+async def _show(it: Interaction, command: Command) -> None:
+    tp = await thirdparties.resolve(it.ctx, command.ref(last=True))
+    await it.answer(await card_message(it, tp.id))
+
+
+async def _search(it: Interaction, command: Command) -> None:
+    text = command.rest
     if not text:
         raise ValidationError("TEXT", "Say what to look for.")
-    found = await thirdparties.search(text)
+    found = await search.search(it.ctx, text)
     title = f"{len(found)} match{'es' if len(found) != 1 else ''} for “{text}”" if found else f"Nothing matches “{text}”."
-    await request.answer(cards.thirdparty_list(title, found))
+    await it.answer(cards.thirdparty_list(title, found))
 
 
-async def _edit(request: Request) -> None:
-    tp = await thirdparties.resolve(request.command.ref(last=True))
-    await request.open_modal(await edit_modal(tp.id))
+async def _edit(it: Interaction, command: Command) -> None:
+    ref = command.ref(last=True)
+
+    async def build() -> dict:
+        tp = await thirdparties.resolve(it.ctx, ref)
+        return await edit_thirdparty_form(it, tp.id)
+
+    await it.open_form(build)
 
 
-async def edit_modal(thirdparty_id: int) -> dict:
-    tp = await thirdparties.get(thirdparty_id)
-    tags, reps = await thirdparties.tags_and_reps(tp)
-    fields = await customfields.definitions("thirdparty")
-    values = (await customfields.values_by_owner("thirdparty", [thirdparty_id]))[thirdparty_id]
-    return forms.thirdparty_modal(fields, forms.thirdparty_values(tp), thirdparty_id=thirdparty_id,
-                                  tags=tags, sales_reps=reps, custom_values=values)
+async def edit_thirdparty_form(it: Interaction, thirdparty_id: int) -> dict:
+    return forms.edit_thirdparty_modal(await thirdparties.edit_form(it.ctx, thirdparty_id))
 
 
-async def card_message(thirdparty_id: int, tz, **options) -> dict:
-    """The record card of a third party, read fresh, with `record_card`'s options."""
-    return cards.record_card(await thirdparties.card(thirdparty_id, tz), tz, **options)
+async def new_contact_form(it: Interaction, thirdparty_id: int) -> dict:
+    return forms.new_contact_modal(await contacts.new_form(it.ctx, thirdparty_id))
 
 
-async def _close(request: Request) -> None:
-    await _set_status(request, "closed")
+async def edit_contact_form(it: Interaction, contact_id: int) -> dict:
+    return forms.edit_contact_modal(await contacts.edit_form(it.ctx, contact_id))
 
 
-async def _reopen(request: Request) -> None:
-    await _set_status(request, "active")
+async def _close(it: Interaction, command: Command) -> None:
+    await _set_status(it, command, "closed")
 
 
-async def _set_status(request: Request, status: str) -> None:
-    tp, _ = await thirdparties.set_status(request.actor, request.command.ref(last=True), status)
-    await request.answer(await card_message(tp.id, request.tz))
+async def _reopen(it: Interaction, command: Command) -> None:
+    await _set_status(it, command, "active")
 
 
-async def _contact(request: Request) -> None:
-    command = request.command
+async def _set_status(it: Interaction, command: Command, status: str) -> None:
+    tp, _ = await thirdparties.set_status(it.ctx, command.ref(last=True), status)
+    await it.answer(await card_message(it, tp.id))
+
+
+async def _contact(it: Interaction, command: Command) -> None:
     if not command.args or command.args[0].lower() != "add":
         raise ValidationError("contact", "Use /crm contact add REF.")
-    tp = await thirdparties.resolve(command.ref(1, last=True))
-    await request.open_modal(await contact_modal(tp.id))
+    ref = command.ref(1, last=True)
+
+    async def build() -> dict:
+        tp = await thirdparties.resolve(it.ctx, ref)
+        return await new_contact_form(it, tp.id)
+
+    await it.open_form(build)
 
 
-async def contact_modal(thirdparty_id: int) -> dict:
-    tp = await thirdparties.get(thirdparty_id)
-    return forms.contact_modal(tp, await customfields.definitions("contact"))
+async def _settings(it: Interaction, command: Command) -> None:
+    await it.open_form(lambda: admin.settings_modal(it.ctx))
 
-
-async def edit_contact_modal(contact_id: int) -> dict:
-    contact = await contacts.get(contact_id)
-    tp = await thirdparties.get(contact.thirdparty_id)
-    values = (await customfields.values_by_owner("contact", [contact_id]))[contact_id]
-    return forms.contact_modal(tp, await customfields.definitions("contact"), contact, values)
-
-
-async def _settings(request: Request) -> None:
-    require_admin(request.actor, "change settings")
-    await request.open_modal(await admin.settings_modal(request.settings.timezone))

@@ -2,21 +2,32 @@
 
 Block ids are the domain's field names (`name`, `email`, `cf.segment`…), so a domain
 `ValidationError(field, …)` lands next to its input with `response_action: errors`.
+
+An edit form keeps in `private_metadata` the record's id and the fingerprint of each value it
+showed (crm.versions): the save applies only what its user changed. A value an input cannot
+show (bot.field_inputs.shows) is marked `~`: left empty, it is kept as it is.
 """
 from __future__ import annotations
 
-from bot.blocks import button, divider, input_block, modal, option, plain, section, text_input
+import json
+from dataclasses import dataclass
+
+from bot.blocks import button, divider, input_block, modal, option, plain, plain_section, text_input
 from bot.cards import record_line
-from bot.field_inputs import input_block as custom_input, submitted_value
+from bot.field_inputs import input_block as custom_input, shows, submitted_value
+from bot.payloads import Stale, record_id
 from crm import contacts as crm_contacts, thirdparties as crm_thirdparties
-from crm.thirdparties import TYPE_LABELS
-from models import Contact, CustomField, ThirdParty
+from crm.customfields import FieldDefinition
+from crm.records import ThirdPartyRecord
+from crm.thirdparties import MAX_TAGS, TYPE_LABELS
 
 THIRDPARTY_NEW = "thirdparty_new"
 THIRDPARTY_EDIT = "thirdparty_edit"
 CONTACT_NEW = "contact_new"
 CONTACT_EDIT = "contact_edit"
 CREATE_ANYWAY = "create_anyway"
+METADATA_MAX_LENGTH = 3000  # Slack's limit for private_metadata
+KEPT = "~"  # marks the fingerprint of a value the form could not show
 
 HINTS = {
     "country": "Two-letter ISO code, e.g. FR, DE, US",
@@ -26,6 +37,37 @@ HINTS = {
 LONG_TEXT = {"address", "note_public", "note_private", "note"}
 EMAILS = {"email"}
 URLS = {"website"}
+TEXT_BOX_MAX_LENGTH = 3000
+
+
+@dataclass(frozen=True)
+class FormState:
+    """What an edit form keeps: its record (if it edits one) and the fingerprints of what it showed."""
+
+    record_id: int | None
+    shown: dict[str, str]
+    kept: frozenset[str]
+
+
+def form_state(versions: dict[str, str], kept=(), *, record: int | None = None) -> str:
+    shown = {name: (KEPT + fingerprint if name in kept else fingerprint) for name, fingerprint in versions.items()}
+    state = {"v": shown} if record is None else {"id": record, "v": shown}
+    metadata = json.dumps(state, separators=(",", ":"))
+    if len(metadata) > METADATA_MAX_LENGTH:
+        raise ValueError(f"the form's state takes {len(metadata)} characters; Slack keeps {METADATA_MAX_LENGTH}")
+    return metadata
+
+
+def read_form_state(private_metadata: str, *, of_record: bool = True) -> FormState:
+    """The state `form_state` wrote; anything else is a Stale form."""
+    try:
+        state = json.loads(private_metadata)
+        record = record_id(state["id"]) if of_record else None
+        shown = {str(name): str(value) for name, value in dict(state["v"]).items()}
+    except (ValueError, KeyError, TypeError, AttributeError):
+        raise Stale(private_metadata[:40]) from None
+    kept = frozenset(name for name, value in shown.items() if value.startswith(KEPT))
+    return FormState(record, {name: value.removeprefix(KEPT) for name, value in shown.items()}, kept)
 
 
 def _text_field(name: str, label: str, value: str, *, required: bool = False) -> dict:
@@ -54,44 +96,46 @@ def _status_field(current: str) -> dict:
     return input_block("status", "Status", element, optional=False)
 
 
-def thirdparty_modal(custom_fields: list[CustomField], values: dict | None = None, *, thirdparty_id: int | None = None,
-                     tags=(), sales_reps=(), custom_values: dict | None = None,
-                     duplicates: list[ThirdParty] = ()) -> dict:
-    """The create modal, or the edit modal of `thirdparty_id`, filled with `values`.
-
-    With `duplicates`, the create modal comes back listing them, with a box to create anyway.
-    """
-    values = values or {}
-    blocks = _duplicate_blocks(duplicates) if duplicates else []
-    blocks += [
-        _text_field("name", "Name", values.get("name", ""), required=True),
-        _type_field(values.get("type")),
-    ]
-    if thirdparty_id:
+def _thirdparty_blocks(fields: list[FieldDefinition], values: dict, tags, sales_reps, custom_values: dict,
+                       *, editing: bool) -> tuple[list[dict], set[str]]:
+    blocks = [_text_field("name", "Name", values.get("name", ""), required=True), _type_field(values.get("type"))]
+    if editing:
         blocks.append(_status_field(values.get("status", "active")))
     for name, label in crm_thirdparties.FIELDS.items():
         if name not in ("name", "type", "status"):
             blocks.append(_text_field(name, label, values.get(name, "")))
-    blocks.append(input_block("tags", "Tags", text_input(", ".join(tags), placeholder="vip, reseller"),
-                              hint="Separate tags with commas"))
+    blocks.append(input_block("tags", "Tags", text_input(", ".join(tags), max_length=TEXT_BOX_MAX_LENGTH,
+                                                         placeholder="vip, reseller"),
+                              hint=f"Separate tags with commas; at most {MAX_TAGS}."))
     reps = {"type": "multi_users_select", "placeholder": plain("Choose sales reps")}
     if sales_reps:
         reps["initial_users"] = list(sales_reps)
     blocks.append(input_block("sales_reps", "Sales reps", reps))
-    blocks += _custom_blocks(custom_fields, custom_values)
-    if thirdparty_id:
-        return modal("Edit third party", blocks, callback_id=THIRDPARTY_EDIT, private_metadata=str(thirdparty_id))
+    custom, kept = _custom_blocks(fields, custom_values, creating=not editing)
+    return blocks + custom, kept
+
+
+def new_thirdparty_modal(fields: list[FieldDefinition], values: dict | None = None, *, tags=(), sales_reps=(),
+                         custom_values: dict | None = None, duplicates: list[ThirdPartyRecord] = ()) -> dict:
+    """The create modal, filled with `values`; with `duplicates`, it comes back listing them,
+    with a box to create anyway."""
+    blocks, _ = _thirdparty_blocks(fields, values or {}, tags, sales_reps, custom_values or {}, editing=False)
+    if duplicates:
+        blocks = _duplicate_blocks(duplicates) + blocks
     return modal("New third party", blocks, callback_id=THIRDPARTY_NEW, submit="Create")
 
 
-def thirdparty_values(tp: ThirdParty) -> dict:
-    return {name: getattr(tp, name) for name in crm_thirdparties.FIELDS}
+def edit_thirdparty_modal(form: crm_thirdparties.EditForm) -> dict:
+    values = {name: getattr(form.thirdparty, name) for name in crm_thirdparties.FIELDS}
+    blocks, kept = _thirdparty_blocks(form.fields, values, form.tags, form.sales_reps, form.custom, editing=True)
+    return modal("Edit third party", blocks, callback_id=THIRDPARTY_EDIT,
+                 private_metadata=form_state(form.versions, kept, record=form.thirdparty.id))
 
 
-def _duplicate_blocks(duplicates: list[ThirdParty]) -> list[dict]:
-    blocks = [section(":mag: *This looks like a third party you already have:*")]
+def _duplicate_blocks(duplicates: list[ThirdPartyRecord]) -> list[dict]:
+    blocks = [plain_section("This looks like a third party you already have:")]
     for tp in duplicates:
-        blocks.append(section(record_line(tp), accessory=button("Open", "thirdparty_open", str(tp.id))))
+        blocks.append(plain_section(record_line(tp), accessory=button("Open", "thirdparty_open", str(tp.id))))
     confirm = {"type": "checkboxes", "options": [option("Create it anyway", "yes")]}
     blocks.append(input_block(CREATE_ANYWAY, "Not the same?", confirm, optional=False,
                               hint="Tick the box and press Create, or close this form and open the existing one."))
@@ -105,27 +149,38 @@ def create_anyway(state: dict) -> bool:
     return any(o["value"] == "yes" for o in selected)
 
 
-def contact_modal(tp: ThirdParty, custom_fields: list[CustomField], contact: Contact | None = None,
-                  custom_values: dict | None = None) -> dict:
-    values = {name: getattr(contact, name) for name in crm_contacts.FIELDS} if contact else {}
-    blocks = [section(f"Contact of *{tp.name}* (`{tp.code}`). Without an address, {tp.name}'s is used.")]
-    for name, label in crm_contacts.FIELDS.items():
-        blocks.append(_text_field(name, label, values.get(name, "")))
-    blocks += _custom_blocks(custom_fields, custom_values)
-    if contact:
-        return modal("Edit contact", blocks, callback_id=CONTACT_EDIT, private_metadata=str(contact.id))
-    return modal("New contact", blocks, callback_id=CONTACT_NEW, submit="Add", private_metadata=str(tp.id))
+def _contact_intro(tp: ThirdPartyRecord) -> dict:
+    return plain_section(f"Contact of {tp.name} ({tp.code}). Without an address, {tp.name}'s is used.")
 
 
-def _custom_blocks(custom_fields: list[CustomField], values: dict | None) -> list[dict]:
-    if not custom_fields:
-        return []
-    values = values or {}
-    return [divider()] + [custom_input(f, values.get(f.key)) for f in custom_fields]
+def new_contact_modal(form: crm_contacts.NewForm) -> dict:
+    blocks = [_contact_intro(form.thirdparty)]
+    blocks += [_text_field(name, label, "") for name, label in crm_contacts.FIELDS.items()]
+    blocks += _custom_blocks(form.fields, {}, creating=True)[0]
+    return modal("New contact", blocks, callback_id=CONTACT_NEW, submit="Add", private_metadata=str(form.thirdparty.id))
 
 
-def read_submission(state: dict, custom_fields: list[CustomField], field_names) -> dict:
-    """What a create/edit modal holds, as domain input: values, tags, sales reps, custom."""
+def edit_contact_modal(form: crm_contacts.EditForm) -> dict:
+    blocks = [_contact_intro(form.thirdparty)]
+    blocks += [_text_field(name, label, getattr(form.contact, name)) for name, label in crm_contacts.FIELDS.items()]
+    custom, kept = _custom_blocks(form.fields, form.custom, creating=False)
+    return modal("Edit contact", blocks + custom, callback_id=CONTACT_EDIT,
+                 private_metadata=form_state(form.versions, kept, record=form.contact.id))
+
+
+def _custom_blocks(fields: list[FieldDefinition], values: dict, *, creating: bool) -> tuple[list[dict], set[str]]:
+    """The custom fields' inputs, and the names of those whose value an input cannot show."""
+    if not fields:
+        return [], set()
+    kept = {f"cf.{f.key}" for f in fields if not shows(f, values.get(f.key))}
+    return [divider()] + [custom_input(f, values.get(f.key), creating=creating) for f in fields], kept
+
+
+def read_submission(state: dict, fields: list[FieldDefinition], field_names, kept=frozenset()) -> dict:
+    """What a create/edit modal holds, as domain input: values, tags, sales reps, custom.
+
+    A custom field in `kept` left empty is not given at all, so its value stays.
+    """
     values = {}
     for name in field_names:
         if name in state:
@@ -141,8 +196,12 @@ def read_submission(state: dict, custom_fields: list[CustomField], field_names) 
         submission["tags"] = [tag for tag in (t.strip() for t in raw.split(",")) if tag]
     if "sales_reps" in state:
         submission["sales_reps"] = state["sales_reps"]["value"].get("selected_users") or []
-    submission["custom"] = {
-        f.key: submitted_value(f, state[f"cf.{f.key}"]["value"])
-        for f in custom_fields if f"cf.{f.key}" in state
-    }
+    custom = {}
+    for f in fields:
+        name = f"cf.{f.key}"
+        if name in state:
+            raw = submitted_value(f, state[name]["value"])
+            if not (name in kept and raw in (None, "", [])):
+                custom[f.key] = raw
+    submission["custom"] = custom
     return submission

@@ -1,160 +1,131 @@
-"""Buttons, modal submissions and shortcuts about third parties and contacts."""
+"""Buttons, menus, form submissions and shortcuts about third parties and contacts."""
 from __future__ import annotations
-
-import json
 
 from slack_bolt.async_app import AsyncApp
 
 from bot import cards, forms
-from bot.commands import card_message, contact_modal, edit_contact_modal, edit_modal
-from crm import contacts, customfields, thirdparties
-from crm.errors import DomainError, ValidationError
+from bot.commands import (
+    card_message, create_offered, edit_contact_form, edit_thirdparty_form, new_contact_form, new_thirdparty_form,
+)
+from bot.payloads import action, form_values, record_id, selected_value
+from bot.surface import Interaction, acked, submission
+from crm import contacts, customfields, pending, thirdparties
 from crm.settings import Settings
 
 NEW_THIRDPARTY_SHORTCUT = "new_thirdparty"
 
 
+def _button_record(it: Interaction) -> int:
+    return record_id(action(it.body).get("value"))
+
+
 def register(app: AsyncApp, settings: Settings) -> None:
+    def on_action(action_id: str):
+        return lambda work: app.action(action_id)(acked(settings, work))
+
+    def on_submission(callback_id: str):
+        return lambda work: app.view(callback_id)(submission(settings, work))
+
     @app.shortcut(NEW_THIRDPARTY_SHORTCUT)
     async def new_thirdparty_shortcut(ack, body, client):
         await ack()
-        fields = await customfields.definitions("thirdparty")
-        await client.views_open(trigger_id=body["trigger_id"], view=forms.thirdparty_modal(fields))
+        await Interaction(body, client, settings).settle(
+            lambda it: it.open_form(lambda: new_thirdparty_form(it)))
 
-    @app.action("thirdparty_show")
-    async def show(ack, action, context, respond):
-        await ack()
-        await respond(replace_original=False, response_type="ephemeral",
-                      **await card_message(int(action["value"]), context["tz"]))
+    @on_action("thirdparty_show")
+    async def show(it: Interaction) -> None:
+        await it.answer(await card_message(it, _button_record(it)))
 
-    @app.action("thirdparty_open")
-    async def open_from_modal(ack, action, body, context, client):
+    @on_action("thirdparty_open")
+    async def open_from_modal(it: Interaction) -> None:
         """"Open" next to a likely duplicate in the create modal: the card, stacked on top."""
-        await ack()
-        message = await card_message(int(action["value"]), context["tz"], buttons=False)
-        view = {"type": "modal", "title": {"type": "plain_text", "text": "Third party"},
-                "close": {"type": "plain_text", "text": "Back"}, "blocks": message["blocks"]}
-        await client.views_push(trigger_id=body["trigger_id"], view=view)
+        async def build() -> dict:
+            message = await card_message(it, _button_record(it), buttons=False)
+            return {"type": "modal", "title": {"type": "plain_text", "text": "Third party"},
+                    "close": {"type": "plain_text", "text": "Back"}, "blocks": message["blocks"]}
+        await it.open_form(build, push=True)
 
-    @app.action("thirdparty_edit")
-    async def edit(ack, action, body, client):
-        await ack()
-        await client.views_open(trigger_id=body["trigger_id"], view=await edit_modal(int(action["value"])))
+    @on_action("thirdparty_edit")
+    async def edit(it: Interaction) -> None:
+        await it.open_form(lambda: edit_thirdparty_form(it, _button_record(it)))
 
-    @app.action("contact_add")
-    async def add_contact(ack, action, body, client):
-        await ack()
-        await client.views_open(trigger_id=body["trigger_id"], view=await contact_modal(int(action["value"])))
+    @on_action("contact_add")
+    async def add_contact(it: Interaction) -> None:
+        await it.open_form(lambda: new_contact_form(it, _button_record(it)))
 
-    @app.action("contact_edit")
-    async def edit_contact(ack, action, body, client):
-        await ack()
-        view = await edit_contact_modal(int(action["selected_option"]["value"]))
-        await client.views_open(trigger_id=body["trigger_id"], view=view)
+    @on_action("contact_edit")
+    async def edit_contact(it: Interaction) -> None:
+        await it.open_form(lambda: edit_contact_form(it, record_id(selected_value(it.body))))
 
-    @app.action("thirdparty_share")
-    async def share(ack, action, context, respond):
-        """The poster chose to share the full card (without private notes) with the channel."""
-        await ack()
-        await respond(replace_original=False, response_type="in_channel",
-                      **await card_message(int(action["value"]), context["tz"], private=False))
+    @on_action("thirdparty_share")
+    async def share(it: Interaction) -> None:
+        """The person confirmed sharing the full card (without private notes) with the channel:
+        people are named, not mentioned, and it says who shared it."""
+        card = await thirdparties.card(it.ctx, _button_record(it))
+        names = await it.names([*card.sales_reps, card.thirdparty.created_by, it.user_id])
+        await it.respond(response_type="in_channel", replace_original=False,
+                         **cards.record_card(card, private=False, names=names, shared_by=it.user_id))
 
-    @app.action("thirdparty_create_anyway")
-    async def create_anyway(ack, action, context, respond):
-        await ack()
-        values = json.loads(action["value"])
-        try:
-            tp = await thirdparties.create(context["actor"], values, tz=settings.timezone,
-                                           default_role=settings.default_role)
-        except DomainError as error:
-            await respond(replace_original=False, **cards.error_message(str(error)))
-            return
-        await respond(replace_original=True, **await card_message(tp.id, context["tz"]))
+    @on_action("thirdparty_create_anyway")
+    async def create_anyway(it: Interaction) -> None:
+        await create_offered(it, str(action(it.body).get("value", "")))
 
-    async def submit_form(ack, view, context, client, applies_to: str, field_names, save) -> None:
-        """A create/edit modal: read it, `save(submission, state)` in the domain, and answer.
+    @on_submission(forms.THIRDPARTY_NEW)
+    async def submit_new_thirdparty(it: Interaction):
+        state = form_values(it.body)
+        fields = await customfields.definitions("thirdparty")
+        submitted = forms.read_submission(state, fields, thirdparties.FIELDS)
+        values, tags, reps, custom = (submitted["values"], submitted.get("tags", []),
+                                      submitted.get("sales_reps", []), submitted["custom"])
+        await thirdparties.validate_new(it.ctx, values, tags, custom, reps)
+        duplicates = [] if forms.create_anyway(state) else await thirdparties.likely_duplicates(it.ctx, values)
+        if duplicates:
+            view = forms.new_thirdparty_modal(
+                fields, values, tags=tags, sales_reps=reps, duplicates=duplicates,
+                custom_values=customfields.parse_given(fields, custom, it.ctx.timezone))
+            return {"response_action": "update", "view": view}, None
 
-        A domain error goes next to its field and nothing is saved; `save` returns the id of
-        the third party whose card goes to the person's DM, or None when there is nothing to
-        show (an edit that changed nothing, or `save` already answered Slack).
-        """
-        state = view["state"]["values"]
-        submission = forms.read_submission(state, await customfields.definitions(applies_to), field_names)
-        try:
-            thirdparty_id = await save(submission, state)
-        except DomainError as error:
-            await ack(response_action="errors", errors=modal_errors(error, state))
-            return
-        if thirdparty_id is None:
-            return
-        await ack()
-        await direct_message(client, context["actor"].id, await card_message(thirdparty_id, context["tz"]))
-
-    @app.view(forms.THIRDPARTY_NEW)
-    async def submit_new_thirdparty(ack, view, context, client):
-        async def save(submission, state):
-            values = submission["values"]
-            await thirdparties.validate_new(values, submission["tags"], submission["custom"], submission["sales_reps"])
-            duplicates = [] if forms.create_anyway(state) else await thirdparties.likely_duplicates(values)
-            if duplicates:
-                fields = await customfields.definitions("thirdparty")
-                custom_values = await customfields.parsed("thirdparty", submission["custom"])
-                await ack(response_action="update", view=forms.thirdparty_modal(
-                    fields, values, tags=submission["tags"], sales_reps=submission["sales_reps"],
-                    custom_values=custom_values, duplicates=duplicates))
-                return None
-            tp = await thirdparties.create(context["actor"], values, tz=settings.timezone, tags=submission["tags"],
-                                           sales_reps=submission["sales_reps"], custom=submission["custom"],
-                                           default_role=settings.default_role)
+        async def create() -> int:
+            tp = await thirdparties.create(it.ctx, values, tags=tags, sales_reps=reps, custom=custom)
             return tp.id
 
-        await submit_form(ack, view, context, client, "thirdparty", thirdparties.FIELDS, save)
+        outcome = await pending.once(it.ctx, f"view:{it.body['view']['id']}", "thirdparty.form", create)
+        return {}, None if outcome.repeated else _post_card(it, outcome.result_id)
 
-    @app.view(forms.THIRDPARTY_EDIT)
-    async def submit_edit_thirdparty(ack, view, context, client):
-        async def save(submission, state):
-            tp, changes = await thirdparties.update(
-                context["actor"], int(view["private_metadata"]), submission["values"], tags=submission["tags"],
-                sales_reps=submission["sales_reps"], custom=submission["custom"], default_role=settings.default_role,
-                tz=settings.timezone)
-            if not changes:
-                await ack()  # nothing to announce
-                return None
-            return tp.id
+    @on_submission(forms.THIRDPARTY_EDIT)
+    async def submit_edit_thirdparty(it: Interaction):
+        form = forms.read_form_state(it.body["view"].get("private_metadata", ""))
+        fields = await customfields.definitions("thirdparty")
+        submitted = forms.read_submission(form_values(it.body), fields, thirdparties.FIELDS, form.kept)
+        tp, changes = await thirdparties.update(
+            it.ctx, form.record_id, submitted["values"], tags=submitted.get("tags"),
+            sales_reps=submitted.get("sales_reps"), custom=submitted["custom"], shown=form.shown)
+        return {}, _post_card(it, tp.id) if changes else None
 
-        await submit_form(ack, view, context, client, "thirdparty", thirdparties.FIELDS, save)
+    @on_submission(forms.CONTACT_NEW)
+    async def submit_new_contact(it: Interaction):
+        thirdparty_id = record_id(it.body["view"].get("private_metadata", ""))
+        fields = await customfields.definitions("contact")
+        submitted = forms.read_submission(form_values(it.body), fields, contacts.FIELDS)
 
-    @app.view(forms.CONTACT_NEW)
-    async def submit_new_contact(ack, view, context, client):
-        async def save(submission, state):
-            contact = await contacts.create(context["actor"], int(view["private_metadata"]), submission["values"],
-                                            custom=submission["custom"], tz=settings.timezone)
-            return contact.thirdparty_id
+        async def create() -> int:
+            return (await contacts.create(it.ctx, thirdparty_id, submitted["values"], custom=submitted["custom"])).id
 
-        await submit_form(ack, view, context, client, "contact", contacts.FIELDS, save)
+        outcome = await pending.once(it.ctx, f"view:{it.body['view']['id']}", "contact.form", create)
+        return {}, None if outcome.repeated else _post_card(it, thirdparty_id)
 
-    @app.view(forms.CONTACT_EDIT)
-    async def submit_edit_contact(ack, view, context, client):
-        async def save(submission, state):
-            contact, changes = await contacts.update(context["actor"], int(view["private_metadata"]),
-                                                     submission["values"], custom=submission["custom"],
-                                                     tz=settings.timezone)
-            if not changes:
-                await ack()
-                return None
-            return contact.thirdparty_id
-
-        await submit_form(ack, view, context, client, "contact", contacts.FIELDS, save)
+    @on_submission(forms.CONTACT_EDIT)
+    async def submit_edit_contact(it: Interaction):
+        form = forms.read_form_state(it.body["view"].get("private_metadata", ""))
+        fields = await customfields.definitions("contact")
+        submitted = forms.read_submission(form_values(it.body), fields, contacts.FIELDS, form.kept)
+        contact, changes = await contacts.update(it.ctx, form.record_id, submitted["values"],
+                                                 custom=submitted["custom"], shown=form.shown)
+        return {}, _post_card(it, contact.thirdparty_id) if changes else None
 
 
-def modal_errors(error: DomainError, state: dict) -> dict[str, str]:
-    """`response_action: errors` wants a block id: the field at fault, else the first input."""
-    field = error.field if isinstance(error, ValidationError) else None
-    block_id = field if field in state else next(iter(state))
-    return {block_id: str(error)[:300]}
-
-
-async def direct_message(client, user_id: str, message: dict) -> None:
-    """Post in the person's conversation with the app (SPEC §3: long results go there)."""
-    channel = (await client.conversations_open(users=user_id))["channel"]["id"]
-    await client.chat_postMessage(channel=channel, **message)
+def _post_card(it: Interaction, thirdparty_id: int):
+    """After a save: the card, in the person's conversation with the app."""
+    async def post() -> None:
+        await it.direct_message(await card_message(it, thirdparty_id))
+    return post

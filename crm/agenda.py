@@ -1,11 +1,12 @@
 """Agenda events (SPEC §10): the timeline of each third party."""
 import json
 from dataclasses import dataclass, field
+from datetime import datetime
 
-from crm import clock
+from crm.context import UnitOfWork
 from crm.db import sql, timestamp
 from crm.permissions import Actor
-from models import Contact, Event, ThirdParty
+from models import Event
 
 CODES = frozenset(
     """COMPANY_CREATE COMPANY_MODIFY COMPANY_MERGE COMPANY_DELETE CONTACT_CREATE CONTACT_MODIFY
@@ -51,27 +52,45 @@ def _jsonable(value):
     return str(value)
 
 
+@dataclass(frozen=True)
+class EventRecord:
+    """One agenda event, as plain data."""
+
+    id: int
+    code: str
+    occurred_at: datetime
+    user_id: str
+    thirdparty_id: int | None
+    contact_id: int | None
+    label: str
+    details: dict
+
+
 async def record(
-    connection,
+    uow: UnitOfWork,
     code: str,
     actor: Actor,
-    thirdparty: ThirdParty | None,
+    thirdparty_id: int | None,
     label: str,
     *,
-    contact: Contact | None = None,
+    contact_id: int | None = None,
     details: dict | None = None,
 ) -> None:
-    """Write one event through `connection`, the transaction of the change it records.
+    """Write one event in `uow`, the transaction of the change it records, at its time.
 
     Plain SQL: every change writes one, and the ORM's model building costs more than the INSERT.
     """
     if code not in CODES:
         raise ValueError(f"unknown agenda event code {code}")
+    connection = uow.connection
     await connection.execute_query(sql(connection, INSERT_EVENT), [
-        code, timestamp(connection, clock.now()), actor.id, thirdparty.id if thirdparty else None, contact.id if contact else None,
+        code, timestamp(connection, uow.now), actor.id, thirdparty_id, contact_id,
         label[:255], json.dumps(details or {}, separators=(",", ":")),
     ])
 
 
-async def latest(thirdparty_id: int, limit: int = 5) -> list[Event]:
-    return await Event.filter(thirdparty_id=thirdparty_id).order_by("-occurred_at", "-id").limit(limit)
+async def latest(thirdparty_id: int, limit: int = 5) -> list[EventRecord]:
+    """The newest events of a third party the caller may see (the caller checked it)."""
+    events = await Event.filter(thirdparty_id=thirdparty_id).order_by("-occurred_at", "-id").limit(limit)
+    return [EventRecord(e.id, e.code, e.occurred_at, e.user_id, e.thirdparty_id, e.contact_id, e.label, e.details)
+            for e in events]

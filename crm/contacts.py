@@ -1,15 +1,16 @@
-"""Contacts: the people of a third party."""
+"""Contacts: the people of a third party. A contact is seen through its third party."""
 from __future__ import annotations
 
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
 
-from tortoise.transactions import in_transaction
-
-from crm import agenda, customfields, validators
-from crm.errors import NotFound, ValidationError
-from crm.permissions import Actor, require_writer
+from crm import agenda, customfields, records, search, validators, versions
 from crm.agenda import Changes
-from crm.thirdparties import refresh_search_text
+from crm.context import Context, UnitOfWork
+from crm.customfields import FieldDefinition
+from crm.errors import NotFound, ValidationError
+from crm.fieldtypes import to_storage
+from crm.permissions import require_writer, visible_thirdparties
+from crm.records import ContactRecord, ThirdPartyRecord
 from models import Contact, ThirdParty
 
 FIELDS = {
@@ -30,77 +31,149 @@ TEXT_LIMITS = {"first_name": 128, "last_name": 128, "job_title": 128, "address":
 SPECIAL_CHECKS = validators.ADDRESS_BOOK_CHECKS
 # Where a contact has no address of its own, the third party's is used.
 ADDRESS_FIELDS = ("address", "zip", "town", "country")
+GONE = "This contact no longer exists; it may have been deleted."
 
 
 def clean(values: dict) -> dict:
     return validators.clean_fields(values, FIELDS, TEXT_LIMITS, SPECIAL_CHECKS, "contact")
 
 
-async def get(contact_id: int) -> Contact:
-    contact = await Contact.get_or_none(id=contact_id)
-    if contact is None:
-        raise NotFound(f"Contact #{contact_id} does not exist.")
-    return contact
+def _require_name(first_name: str, last_name: str) -> None:
+    if not (first_name or last_name):
+        raise ValidationError("last_name", "A contact needs a first or a last name.")
 
 
-def full_name(contact: Contact) -> str:
-    return " ".join(part for part in (contact.first_name, contact.last_name) if part) or contact.email or "(no name)"
-
-
-def postal_address(contact: Contact, thirdparty: ThirdParty) -> dict[str, str]:
+def postal_address(contact: ContactRecord, thirdparty: ThirdPartyRecord) -> dict[str, str]:
     """The contact's address, or its third party's when the contact has none."""
     source = contact if any(getattr(contact, f) for f in ADDRESS_FIELDS) else thirdparty
     return {f: getattr(source, f) for f in ADDRESS_FIELDS}
 
 
-async def create(actor: Actor, thirdparty_id: int, values: dict, *, custom: dict | None = None,
-                 tz: ZoneInfo | None = None) -> Contact:
-    require_writer(actor, "add contacts")
+async def of_thirdparty(thirdparty_id: int) -> list[ContactRecord]:
+    """The contacts of a third party the caller may see (the caller checked it), by name."""
+    rows = await Contact.filter(thirdparty_id=thirdparty_id).order_by("last_name", "first_name", "id")
+    return [records.contact(row) for row in rows]
+
+
+async def _visible(ctx: Context, contact_id: int, uow: UnitOfWork | None = None, *,
+                   for_update: bool = False) -> tuple[Contact, ThirdParty]:
+    connection = uow.connection if uow else None
+    query = Contact.filter(id=contact_id)
+    if for_update:
+        query = query.select_for_update()
+    contact = await query.using_db(connection).first()
+    thirdparty = contact and await visible_thirdparties(ctx.actor).filter(id=contact.thirdparty_id).using_db(
+        connection).first()
+    if thirdparty is None:
+        raise NotFound(GONE)
+    return contact, thirdparty
+
+
+async def get(ctx: Context, contact_id: int) -> ContactRecord:
+    contact, _ = await _visible(ctx, contact_id)
+    return records.contact(contact)
+
+
+async def create(ctx: Context, thirdparty_id: int, values: dict, *, custom: dict | None = None) -> ContactRecord:
+    require_writer(ctx.actor, "add contacts")
     cleaned = clean(values)
-    if not (cleaned.get("first_name") or cleaned.get("last_name")):
-        raise ValidationError("last_name", "A contact needs a first or a last name.")
-    async with in_transaction() as connection:
-        thirdparty = await ThirdParty.get_or_none(id=thirdparty_id, using_db=connection)
+    _require_name(cleaned.get("first_name", ""), cleaned.get("last_name", ""))
+    async with ctx.transaction() as uow:
+        thirdparty = await visible_thirdparties(ctx.actor).filter(id=thirdparty_id).using_db(uow.connection).first()
         if thirdparty is None:
-            raise NotFound(f"Third party #{thirdparty_id} no longer exists.")
-        custom_values = await customfields.validate_all(
-            "contact", custom or {}, connection=connection, creating=True, tz=tz)
+            raise NotFound("This third party no longer exists; it may have been deleted or merged.")
+        fields = await customfields.definitions("contact", uow.connection)
+        custom_values = customfields.parse_new(fields, custom or {}, ctx.timezone)
+        for definition in fields:
+            await customfields.check_unique(definition, custom_values[definition.key], None, uow.connection)
         contact = await Contact.create(
-            thirdparty=thirdparty, created_by=actor.id, updated_by=actor.id, using_db=connection, **cleaned
+            thirdparty_id=thirdparty.id, created_at=uow.now, updated_at=uow.now, created_by=ctx.actor.id,
+            updated_by=ctx.actor.id, using_db=uow.connection, **cleaned,
         )
-        await customfields.store(connection, custom_values, contact=contact)
-        await refresh_search_text(connection, thirdparty)
-        await agenda.record(
-            connection, "CONTACT_CREATE", actor, thirdparty,
-            f"Contact {full_name(contact)} added to {thirdparty.name}", contact=contact,
-        )
-    return contact
+        await customfields.store(uow, "contact", contact.id, fields,
+                                 {key: value for key, value in custom_values.items() if value is not None})
+        await search.refresh(uow, thirdparty.id)
+        record = records.contact(contact)
+        await agenda.record(uow, "CONTACT_CREATE", ctx.actor, thirdparty.id,
+                            f"Contact {record.full_name} added to {thirdparty.name}", contact_id=contact.id)
+    return record
 
 
-async def update(actor: Actor, contact_id: int, values: dict, *, custom: dict | None = None,
-                 tz: ZoneInfo | None = None) -> tuple[Contact, Changes]:
-    require_writer(actor, "edit contacts")
-    cleaned = clean(values)
-    async with in_transaction() as connection:
-        contact = await Contact.select_for_update().using_db(connection).get_or_none(id=contact_id)
-        if contact is None:
-            raise NotFound(f"Contact #{contact_id} no longer exists.")
+@dataclass(frozen=True)
+class EditForm:
+    """What the contact form shows, and the fingerprints it keeps of it."""
+
+    contact: ContactRecord
+    thirdparty: ThirdPartyRecord
+    fields: list[FieldDefinition]
+    custom: dict[str, object]
+    versions: dict[str, str]
+
+
+@dataclass(frozen=True)
+class NewForm:
+    """What the new-contact form needs: whose contact, and the custom fields to ask."""
+
+    thirdparty: ThirdPartyRecord
+    fields: list[FieldDefinition]
+
+
+async def new_form(ctx: Context, thirdparty_id: int) -> NewForm:
+    require_writer(ctx.actor, "add contacts")
+    thirdparty = await visible_thirdparties(ctx.actor).filter(id=thirdparty_id).first()
+    if thirdparty is None:
+        raise NotFound("This third party no longer exists; it may have been deleted or merged.")
+    return NewForm(records.thirdparty(thirdparty), await customfields.definitions("contact"))
+
+
+async def edit_form(ctx: Context, contact_id: int) -> EditForm:
+    require_writer(ctx.actor, "edit contacts")
+    async with ctx.transaction() as uow:
+        contact, thirdparty = await _visible(ctx, contact_id, uow)
+        fields = await customfields.definitions("contact", uow.connection)
+        custom = await customfields.current(uow, "contact", contact.id, fields)
+    return EditForm(records.contact(contact), records.thirdparty(thirdparty), fields, custom,
+                    versions.fingerprints(_snapshot(contact, fields, custom)))
+
+
+def _snapshot(contact, fields: list[FieldDefinition], custom: dict) -> dict:
+    return {**{name: getattr(contact, name) for name in FIELDS},
+            **{customfields.name(f): to_storage(f, custom[f.key]) for f in fields}}
+
+
+async def update(ctx: Context, contact_id: int, values: dict, *, custom: dict | None = None,
+                 shown: dict[str, str] | None = None) -> tuple[ContactRecord, Changes]:
+    """Apply the given fields; with `shown` (EditForm.versions) only what the form's user changed."""
+    require_writer(ctx.actor, "edit contacts")
+    wanted: dict[str, object] = clean(values)
+    async with ctx.transaction() as uow:
+        contact, thirdparty = await _visible(ctx, contact_id, uow, for_update=True)
+        fields = await customfields.definitions("contact", uow.connection)
+        by_key = customfields.by_key(fields)
+        given = customfields.parse_given(fields, custom or {}, ctx.timezone)
+        wanted.update({customfields.name(by_key[k]): to_storage(by_key[k], v) for k, v in given.items()})
+        current = _snapshot(contact, fields, await customfields.current(uow, "contact", contact.id, fields))
+        labels = {**FIELDS, **{customfields.name(f): f.label for f in fields}}
+        apply = versions.to_apply(wanted, current, shown, versions.described_by(labels))
         changes = Changes()
-        changes.assign(contact, cleaned)
-        if not (contact.first_name or contact.last_name):
-            raise ValidationError("last_name", "A contact needs a first or a last name.")
-        if custom is not None:
-            changes.fields.update(await customfields.change(connection, "contact", contact, custom, tz=tz))
+        changes.assign(contact, {name: value for name, value in apply.items() if name in FIELDS})
+        _require_name(contact.first_name, contact.last_name)
+        custom_changes = {key: given[key] for key in given if customfields.name(by_key[key]) in apply}
+        for key, value in custom_changes.items():
+            customfields.require_set(by_key[key], value)
+            await customfields.check_unique(by_key[key], value, contact.id, uow.connection)
+        changes.fields.update(await customfields.store(uow, "contact", contact.id, fields, custom_changes))
+        record = records.contact(contact)
         if not changes:
-            return contact, changes
-        contact.updated_by = actor.id
-        await contact.save(using_db=connection)
-        thirdparty = await ThirdParty.get(id=contact.thirdparty_id, using_db=connection)
-        await refresh_search_text(connection, thirdparty)
+            return record, changes
+        contact.updated_by, contact.updated_at = ctx.actor.id, uow.now
+        await contact.save(using_db=uow.connection)
+        record = records.contact(contact)
+        await search.refresh(uow, thirdparty.id)
         await agenda.record(
-            connection, "CONTACT_MODIFY", actor, thirdparty,
-            f"Contact {full_name(contact)} modified: {', '.join(FIELDS.get(n, n) for n in changes.fields)}",
-            contact=contact,
-            details=changes.details(),
+            uow, "CONTACT_MODIFY", ctx.actor, thirdparty.id,
+            f"Contact {record.full_name} modified: {', '.join(labels.get(n, n) for n in changes.fields)}",
+            contact_id=contact.id, details=changes.details(),
         )
-    return contact, changes
+    return record, changes
+

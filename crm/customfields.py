@@ -1,39 +1,70 @@
-"""Custom fields: admins define them; every surface's values are checked here by type."""
+"""Custom fields: admins define them; every surface's values are checked here by type.
+
+Values are keyed by the field's key; in errors and changes a field is named `cf.KEY`.
+"""
 from __future__ import annotations
 
+import dataclasses
+from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
-from tortoise.transactions import in_transaction
 
-from crm import fieldtypes
+from crm import fieldtypes, versions
+from crm.context import Context, UnitOfWork
 from crm.errors import Conflict, NotFound, ValidationError
-from crm.permissions import Actor, require_admin
-from models import CUSTOM_FIELD_TARGETS, Contact, CustomField, CustomFieldValue, ThirdParty
+from crm.fieldtypes import FieldSpec
+from crm.permissions import require_admin
+from models import CUSTOM_FIELD_TARGETS, CustomField, CustomFieldValue
 
-UTC = ZoneInfo("UTC")
 MAX_FIELDS = 40  # keeps the create/edit modal under Slack's 100 blocks
 MAX_UNIQUE_LENGTH = 255
+# The parts of a definition an admin may change (key and type stay), as the field form names them.
+PART_LABELS = {"label": "Label", "options": "Choices", "default": "Default value", "required": "Required",
+               "unique": "Unique", "position": "Position"}
+OWNER_COLUMNS = {"thirdparty": "thirdparty_id", "contact": "contact_id"}
 
 
-async def definitions(applies_to: str, connection=None) -> list[CustomField]:
+@dataclass(frozen=True, kw_only=True)
+class FieldDefinition(FieldSpec):
+    """A custom field as stored: a FieldSpec with its id and what it applies to."""
+
+    id: int
+    applies_to: str
+
+
+def _definition(row: CustomField) -> FieldDefinition:
+    return FieldDefinition(
+        id=row.id, applies_to=row.applies_to, key=row.key, label=row.label, field_type=row.field_type,
+        required=row.required, unique=row.unique, default=row.default, options=list(row.options),
+        position=row.position,
+    )
+
+
+def name(definition) -> str:
+    """How forms, errors and changes name a custom field: `cf.KEY`."""
+    return f"cf.{definition.key}"
+
+
+async def definitions(applies_to: str, connection=None) -> list[FieldDefinition]:
     if applies_to not in CUSTOM_FIELD_TARGETS:
         raise ValueError(f"custom fields apply to {CUSTOM_FIELD_TARGETS}, not {applies_to!r}")
     # raw SQL (the value is one of two constants): read at every creation, and the ORM's
     # query building costs more than the query itself
-    return await CustomField.raw(
+    rows = await CustomField.raw(
         f"SELECT * FROM crm_custom_field WHERE applies_to = '{applies_to}' ORDER BY position, id", connection)
+    return [_definition(row) for row in rows]
 
 
-async def get(field_id: int) -> CustomField:
-    field = await CustomField.get_or_none(id=field_id)
-    if field is None:
-        raise NotFound(f"Custom field #{field_id} does not exist.")
-    return field
+async def get(field_id: int) -> FieldDefinition:
+    row = await CustomField.get_or_none(id=field_id)
+    if row is None:
+        raise NotFound("This custom field no longer exists; another admin may have removed it.")
+    return _definition(row)
 
 
 async def define(
-    actor: Actor,
+    ctx: Context,
     applies_to: str,
     key: str,
     label: str,
@@ -44,172 +75,211 @@ async def define(
     required: bool = False,
     unique: bool = False,
     position: int | None = None,
-) -> CustomField:
+) -> FieldDefinition:
     """Add a custom field to third parties or contacts (admins)."""
-    require_admin(actor, "define custom fields")
+    require_admin(ctx.actor, "define custom fields")
     if applies_to not in CUSTOM_FIELD_TARGETS:
         raise ValidationError("applies_to", f"Custom fields apply to third parties or contacts, not {applies_to!r}.")
     fieldtypes.validate_key(key)
     options, default = fieldtypes.validate_definition(key, label, field_type, options or [], default, required, unique)
-    async with in_transaction() as connection:
-        existing = await CustomField.filter(applies_to=applies_to).using_db(connection).count()
+    async with ctx.transaction() as uow:
+        existing = await CustomField.filter(applies_to=applies_to).using_db(uow.connection).count()
         if existing >= MAX_FIELDS:
             raise Conflict(f"There are already {MAX_FIELDS} custom fields on {applies_to}; remove one first.")
-        if await CustomField.filter(applies_to=applies_to, key=key).using_db(connection).exists():
+        if await CustomField.filter(applies_to=applies_to, key=key).using_db(uow.connection).exists():
             raise ValidationError("key", f"A custom field with the key {key!r} already exists.")
-        return await CustomField.create(
+        row = await CustomField.create(
             applies_to=applies_to, key=key, label=label.strip(), field_type=field_type, options=options,
-            default=default, required=required, unique=unique,
-            position=existing if position is None else position, using_db=connection,
+            default=default, required=required, unique=unique, created_at=uow.now,
+            position=existing if position is None else position, using_db=uow.connection,
         )
+    return _definition(row)
 
 
-async def redefine(actor: Actor, field_id: int, *, label: str, options=None, default=None,
-                   required: bool = False, unique: bool = False, position: int | None = None) -> CustomField:
-    """Change a field's label, options, default, flags or position; its key and type stay."""
-    require_admin(actor, "edit custom fields")
-    field = await get(field_id)
-    options, default = fieldtypes.validate_definition(
-        field.key, label, field.field_type, options or [], default, required, unique
-    )
-    if unique and not field.unique:
-        await _check_existing_values_unique(field)
-    field.label, field.options, field.default = label.strip(), options, default
-    field.required, field.unique = required, unique
-    if position is not None:
-        field.position = position
-    async with in_transaction() as connection:
-        await field.save(using_db=connection)
-        # the unique index reads `unique_value`: fill or empty it to match the flag
-        for row in await CustomFieldValue.filter(field_id=field.id).using_db(connection):
-            row.unique_value = row.value[:MAX_UNIQUE_LENGTH] if unique else None
-            await row.save(using_db=connection, update_fields=["unique_value"])
-    return field
+def definition_versions(definition: FieldDefinition) -> dict[str, str]:
+    """The fingerprints the field form keeps of what it shows."""
+    return versions.fingerprints(_editable(definition))
 
 
-async def remove(actor: Actor, field_id: int) -> None:
-    """Delete a field and every value stored for it."""
-    require_admin(actor, "remove custom fields")
-    deleted = await CustomField.filter(id=field_id).delete()
-    if not deleted:
-        raise NotFound(f"Custom field #{field_id} does not exist.")
+def _editable(definition) -> dict[str, str | None]:
+    """A definition's editable parts as canonical text, for comparing edits."""
+    return {
+        "label": definition.label,
+        "options": "\n".join(f"{o['key']}: {o['label']}" for o in definition.options),
+        "default": definition.default,
+        "required": str(bool(definition.required)),
+        "unique": str(bool(definition.unique)),
+        "position": str(definition.position),
+    }
 
 
-async def validate_all(
-    applies_to: str, raw_values: dict, *, connection, creating: bool, owner_id: int | None = None,
-    tz: ZoneInfo | None = None,
-) -> list[tuple[CustomField, object]]:
-    """Parse raw values keyed by field key (or `cf.KEY`) into (definition, value) pairs.
+async def redefine(ctx: Context, field_id: int, *, label: str, options=None, default=None, required: bool = False,
+                   unique: bool = False, position: int | None = None,
+                   shown: dict[str, str] | None = None) -> FieldDefinition:
+    """Change a field's label, options, default, flags or position; its key and type stay.
 
-    Creating: every field gets a value or its default, and required fields must end up set.
-    Editing: only the fields given change.
+    `shown`: fingerprints of what the field form showed; only what its user changed is applied.
     """
-    fields = {f.key: f for f in await definitions(applies_to, connection)}
+    require_admin(ctx.actor, "edit custom fields")
+    async with ctx.transaction() as uow:
+        row = await CustomField.select_for_update().using_db(uow.connection).get_or_none(id=field_id)
+        if row is None:
+            raise NotFound("This custom field no longer exists; another admin may have removed it.")
+        current = _definition(row)
+        options, default = fieldtypes.validate_definition(
+            current.key, label, current.field_type, options or [], default, required, unique)
+        typed = FieldSpec(current.key, label.strip(), current.field_type, required, unique, default, options,
+                          current.position if position is None else position)
+        changed = versions.to_apply(_editable(typed), _editable(current), shown, versions.described_by(PART_LABELS))
+        if not changed:
+            return current
+        merged = dataclasses.replace(current, **{part: getattr(typed, part) for part in changed})
+        fieldtypes.validate_definition(merged.key, merged.label, merged.field_type, merged.options, merged.default,
+                                       merged.required, merged.unique)
+        if merged.unique and not current.unique:
+            await _check_existing_values_unique(uow, current)
+        row.label, row.options, row.default = merged.label, merged.options, merged.default
+        row.required, row.unique, row.position = merged.required, merged.unique, merged.position
+        await row.save(using_db=uow.connection)
+        if merged.unique != current.unique:
+            # the unique index reads `unique_value`: fill or empty it to match the flag
+            for value in await CustomFieldValue.filter(field_id=field_id).using_db(uow.connection):
+                value.unique_value = value.value[:MAX_UNIQUE_LENGTH] if merged.unique else None
+                await value.save(using_db=uow.connection, update_fields=["unique_value"])
+    return _definition(row)
+
+
+async def remove(ctx: Context, field_id: int) -> None:
+    """Delete a field and every value stored for it."""
+    require_admin(ctx.actor, "remove custom fields")
+    async with ctx.transaction() as uow:
+        deleted = await CustomField.filter(id=field_id).using_db(uow.connection).delete()
+    if not deleted:
+        raise NotFound("This custom field no longer exists; another admin may have removed it.")
+
+
+def by_key(fields: list[FieldDefinition]) -> dict[str, FieldDefinition]:
+    return {f.key: f for f in fields}
+
+
+def _known(fields: dict[str, FieldDefinition], raw_values: dict) -> dict:
+    """Raw values by key (`cf.` prefixes dropped); an unknown key is an error naming it."""
     given = {key.removeprefix("cf."): raw for key, raw in raw_values.items()}
     for key in given:
         if key not in fields:
             raise ValidationError(f"cf.{key}", f"There is no custom field {key!r}.")
-    pairs = []
-    for key, definition in fields.items():
-        if key in given:
-            raw = given[key]
-        elif creating:
-            raw = fieldtypes.from_storage(definition, definition.default) if definition.default is not None else None
-        else:
-            continue
-        value = fieldtypes.parse(definition, raw, tz=tz or UTC)
-        if value is not None and definition.unique:
-            await _check_unique(definition, value, connection, applies_to, owner_id)
-        pairs.append((definition, value))
-    return pairs
+    return given
 
 
-async def parsed(applies_to: str, raw_values: dict) -> dict:
-    """key -> parsed value of the given raw values (refilling a form with what was typed)."""
-    given = {key.removeprefix("cf.") for key in raw_values}
-    pairs = await validate_all(applies_to, raw_values, connection=None, creating=False)
-    return {definition.key: value for definition, value in pairs if definition.key in given}
+def parse_new(fields: list[FieldDefinition], raw_values: dict, tz: ZoneInfo) -> dict[str, object]:
+    """The values of a new record: every field gets its value or its default; required ones must be set."""
+    given = _known(by_key(fields), raw_values)
+    values = {}
+    for definition in fields:
+        raw = given.get(definition.key)
+        if raw is None and definition.default is not None:
+            raw = fieldtypes.from_storage(definition, definition.default)
+        values[definition.key] = fieldtypes.parse(definition, raw, tz=tz)
+    return values
 
 
-async def store(connection, pairs, *, thirdparty: ThirdParty | None = None, contact: Contact | None = None) -> dict:
-    """Write parsed values for one owner; returns `cf.KEY -> (before, after)` for what changed."""
-    owner = {"thirdparty_id": thirdparty.id} if thirdparty else {"contact_id": contact.id}
+def parse_given(fields: list[FieldDefinition], raw_values: dict, tz: ZoneInfo) -> dict[str, object]:
+    """The values given in an edit, by key (None for a blank one); whether a required field may
+    become blank is decided when it changes (an older record may have left it empty)."""
+    keyed = by_key(fields)
+    return {key: fieldtypes.parse(_optional(keyed[key]), raw, tz=tz)
+            for key, raw in _known(keyed, raw_values).items()}
+
+
+def _optional(definition) -> FieldSpec:
+    return FieldSpec(definition.key, definition.label, definition.field_type, False, definition.unique,
+                     definition.default, definition.options, definition.position)
+
+
+def require_set(definition, value) -> None:
+    if value is None and definition.required:
+        raise ValidationError(name(definition), f"{definition.label} is required.")
+
+
+async def check_unique(definition, value, owner_id: int | None, connection=None) -> None:
+    """A unique field's value must not be another record's (the database index has the last word)."""
+    if value is None or not definition.unique:
+        return
+    text = fieldtypes.to_storage(definition, value)[:MAX_UNIQUE_LENGTH]
+    query = CustomFieldValue.filter(field_id=definition.id, unique_value=text).using_db(connection)
+    if owner_id is not None:
+        query = query.exclude(**{OWNER_COLUMNS[definition.applies_to]: owner_id})
+    if await query.exists():
+        raise ValidationError(
+            name(definition),
+            f"{definition.label}: {fieldtypes.display(definition, value)!r} is already used by another record.",
+        )
+
+
+async def current(uow: UnitOfWork, applies_to: str, owner_id: int, fields: list[FieldDefinition]) -> dict[str, object]:
+    """The stored values of one owner, by key (None where unset)."""
+    return (await values_by_owner(applies_to, [owner_id], fields, uow.connection))[owner_id]
+
+
+async def store(uow: UnitOfWork, applies_to: str, owner_id: int, fields: list[FieldDefinition],
+                values: dict[str, object]) -> dict[str, tuple]:
+    """Write parsed values (by key) for one owner; returns `cf.KEY -> (before, after)` for what changed."""
+    keyed = by_key(fields)
+    owner = {OWNER_COLUMNS[applies_to]: owner_id}
+    connection = uow.connection
     changes = {}
-    for definition, value in pairs:
+    for key, value in values.items():
+        definition = keyed[key]
         row = await CustomFieldValue.get_or_none(field_id=definition.id, using_db=connection, **owner)
         before = fieldtypes.from_storage(definition, row.value) if row else None
         if before == value:
             continue
-        changes[f"cf.{definition.key}"] = (before, value)
+        changes[name(definition)] = (before, value)
         if value is None:
             await row.delete(using_db=connection)
             continue
         text = fieldtypes.to_storage(definition, value)
-        fields = {
+        stored = {
             "value": text,
             "number": fieldtypes.sort_number(definition, value),
             "unique_value": text[:MAX_UNIQUE_LENGTH] if definition.unique else None,
         }
         try:
             if row:
-                await CustomFieldValue.filter(id=row.id).using_db(connection).update(**fields)
+                await CustomFieldValue.filter(id=row.id).using_db(connection).update(**stored)
             else:
-                await CustomFieldValue.create(field_id=definition.id, using_db=connection, **owner, **fields)
+                await CustomFieldValue.create(field_id=definition.id, using_db=connection, **owner, **stored)
         except IntegrityError:
-            raise ValidationError(
-                f"cf.{definition.key}", f"{definition.label}: another record already has this value."
-            ) from None
+            raise ValidationError(name(definition), f"{definition.label}: another record already has this value.") from None
     return changes
 
 
-async def change(connection, applies_to: str, owner, raw_values: dict, *, tz: ZoneInfo | None = None) -> dict:
-    """Edit the given custom values of one third party or contact; returns what changed."""
-    pairs = await validate_all(applies_to, raw_values, connection=connection, creating=False, owner_id=owner.id, tz=tz)
-    return await store(connection, pairs, **{applies_to: owner})
-
-
-async def values_by_owner(applies_to: str, owner_ids: list[int]) -> dict[int, dict[str, object]]:
-    """owner id -> {key: value} for a batch of third parties or contacts (exports, cards)."""
-    owner_column = "thirdparty_id" if applies_to == "thirdparty" else "contact_id"
-    fields = {f.id: f for f in await definitions(applies_to)}
-    result: dict[int, dict[str, object]] = {owner_id: {} for owner_id in owner_ids}
+async def values_by_owner(applies_to: str, owner_ids: list[int], fields: list[FieldDefinition] | None = None,
+                          connection=None) -> dict[int, dict[str, object]]:
+    """owner id -> {key: value or None} for a batch of third parties or contacts (exports, cards, forms)."""
+    owner_column = OWNER_COLUMNS[applies_to]
+    fields = fields if fields is not None else await definitions(applies_to, connection)
+    by_id = {f.id: f for f in fields}
+    result: dict[int, dict[str, object]] = {owner_id: dict.fromkeys(f.key for f in fields) for owner_id in owner_ids}
     if not owner_ids or not fields:
         return result
-    rows = await CustomFieldValue.filter(**{f"{owner_column}__in": owner_ids}).values(owner_column, "field_id", "value")
+    rows = await (CustomFieldValue.filter(**{f"{owner_column}__in": owner_ids}).using_db(connection)
+                  .values(owner_column, "field_id", "value"))
     for row in rows:
-        definition = fields.get(row["field_id"])
+        definition = by_id.get(row["field_id"])
         if definition:
             result[row[owner_column]][definition.key] = fieldtypes.from_storage(definition, row["value"])
     return result
 
 
-async def displayed(applies_to: str, *, thirdparty=None, contact=None, tz: ZoneInfo | None = None) -> list[tuple[str, str]]:
+def displayed(fields: list[FieldDefinition], values: dict[str, object], tz: ZoneInfo | None) -> list[tuple[str, str]]:
     """(label, text) of each set field, in position order, for the record card."""
-    owner = thirdparty or contact
-    values = (await values_by_owner(applies_to, [owner.id]))[owner.id]
-    return [
-        (f.label, fieldtypes.display(f, values[f.key], tz=tz))
-        for f in await definitions(applies_to)
-        if values.get(f.key) is not None
-    ]
+    return [(f.label, fieldtypes.display(f, values[f.key], tz=tz)) for f in fields if values.get(f.key) is not None]
 
 
-async def _check_unique(definition: CustomField, value, connection, applies_to: str, owner_id: int | None) -> None:
-    text = fieldtypes.to_storage(definition, value)[:MAX_UNIQUE_LENGTH]
-    query = CustomFieldValue.filter(field_id=definition.id, unique_value=text).using_db(connection)
-    if owner_id is not None:
-        owner_column = "thirdparty_id" if applies_to == "thirdparty" else "contact_id"
-        query = query.exclude(**{owner_column: owner_id})
-    if await query.exists():
-        raise ValidationError(
-            f"cf.{definition.key}",
-            f"{definition.label}: {fieldtypes.display(definition, value)!r} is already used by another record.",
-        )
-
-
-async def _check_existing_values_unique(field: CustomField) -> None:
+async def _check_existing_values_unique(uow: UnitOfWork, field: FieldDefinition) -> None:
     seen = set()
-    for value in await CustomFieldValue.filter(field_id=field.id).values_list("value", flat=True):
+    for value in await CustomFieldValue.filter(field_id=field.id).using_db(uow.connection).values_list("value", flat=True):
         if value in seen:
             raise ValidationError("unique", f"{field.label} cannot become unique: {value!r} is used twice.")
         seen.add(value)

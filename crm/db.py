@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import fcntl
+import sqlite3
 from datetime import datetime
 from pathlib import Path
 from typing import AsyncIterator
@@ -11,44 +12,72 @@ from urllib.parse import unquote, urlsplit
 
 import asyncpg
 from tortoise import Tortoise, connections
+from tortoise.backends.asyncpg import AsyncpgDBClient
+from tortoise.exceptions import DBConnectionError, OperationalError, TransactionManagementError
 from tortoise.migrations.executor import MigrationExecutor, MigrationTarget
 
+from crm import files
 from models import APP
 
 # Any constant works: it only has to be the same in every process of the installation.
 MIGRATION_LOCK_ID = 0x43524D  # "CRM"
+# Every query, and every connection attempt, gives up after this many seconds, so that a
+# database that is down or frozen is reported in words within Slack's 3 seconds.
+QUERY_TIMEOUT = 2.0
+# What sqlite3 says when another process holds the file's lock or the file cannot be used.
+SQLITE_UNAVAILABLE = ("database is locked", "database is busy", "unable to open", "disk i/o error")
 
 
 def tortoise_config(database_url: str) -> dict:
     if database_url.startswith("sqlite://"):
         path = database_url[len("sqlite://"):]
         if path != ":memory:":
-            Path(path).parent.mkdir(parents=True, exist_ok=True)
+            # created before SQLite opens it: SQLite gives its -wal and -shm files the file's permissions
+            files.private_file(Path(path))
         connection = {
             "engine": "crm.sqlite_backend",
-            # busy_timeout: a second local process waits for the write lock instead of failing
-            "credentials": {"file_path": path, "busy_timeout": 10000},
+            # busy_timeout: a second local process waits for the write lock, within the query timeout
+            "credentials": {"file_path": path, "busy_timeout": int(QUERY_TIMEOUT * 1000)},
         }
     else:
-        parts = urlsplit(database_url)
-        connection = {
-            "engine": "tortoise.backends.asyncpg",
-            "credentials": {
-                "host": parts.hostname,
-                "port": parts.port or 5432,
-                "user": unquote(parts.username or "postgres"),
-                "password": unquote(parts.password or ""),
-                "database": parts.path.lstrip("/"),
-                "minsize": 1,
-                "maxsize": 10,
-            },
-        }
+        connection = {"engine": "tortoise.backends.asyncpg",
+                      "credentials": {**_postgres_credentials(database_url),
+                                      "command_timeout": QUERY_TIMEOUT, "timeout": QUERY_TIMEOUT}}
     return {
         "connections": {"default": connection},
         "apps": {APP: {"models": ["models"], "migrations": "models.migrations", "default_connection": "default"}},
         "use_tz": True,
         "timezone": "UTC",
     }
+
+
+def _postgres_credentials(database_url: str) -> dict:
+    parts = urlsplit(database_url)
+    return {
+        "host": parts.hostname,
+        "port": parts.port or 5432,
+        "user": unquote(parts.username or "postgres"),
+        "password": unquote(parts.password or ""),
+        "database": parts.path.lstrip("/"),
+        "minsize": 1,
+        "maxsize": 10,
+    }
+
+
+def is_unavailable(error: BaseException) -> bool:
+    """Whether `error` (or what caused it) means the database could not be reached or did not
+    answer in time, rather than a mistake in a query."""
+    while error is not None:
+        if isinstance(error, (TimeoutError, OSError, DBConnectionError, asyncpg.PostgresConnectionError,
+                              asyncpg.InterfaceError, asyncpg.QueryCanceledError,
+                              asyncpg.CannotConnectNowError)):
+            return True
+        if isinstance(error, sqlite3.OperationalError) and str(error).lower().startswith(SQLITE_UNAVAILABLE):
+            return True
+        if not isinstance(error, (OperationalError, TransactionManagementError)) and error.__cause__ is None:
+            return False
+        error = error.__cause__
+    return False
 
 
 def is_postgres() -> bool:
@@ -69,7 +98,7 @@ async def upgrade(database_url: str, target: str | None = None) -> list[str]:
 
     Processes starting together on one PostgreSQL database take turns.
     """
-    async with _migration_lock(database_url):
+    async with _migration_lock(database_url), _without_query_timeout(database_url):
         pending = await pending_migrations()
         # forward only: a target older than the schema is refused, never rolled back to
         if target is None:
@@ -77,6 +106,22 @@ async def upgrade(database_url: str, target: str | None = None) -> list[str]:
             return pending
         await _executor().migrate([MigrationTarget(app_label=APP, name=target)], direction="forward")
         return pending[: pending.index(target) + 1] if target in pending else []
+
+
+@contextlib.asynccontextmanager
+async def _without_query_timeout(database_url: str) -> AsyncIterator[None]:
+    """Migrations may build indexes over millions of rows: on PostgreSQL they run on a
+    connection of their own without the query timeout, standing in for "default" in this task."""
+    if not database_url.startswith("postgres://"):
+        yield
+        return
+    client = AsyncpgDBClient(connection_name="default", **{**_postgres_credentials(database_url), "maxsize": 1})
+    token = connections.set("default", client)
+    try:
+        yield
+    finally:
+        connections.reset(token)
+        await client.close()
 
 
 async def pending_migrations() -> list[str]:

@@ -32,3 +32,26 @@ class Forbidden(DomainError):
 
 class Conflict(DomainError):
     pass
+
+
+class EditConflict(Conflict):
+    """Fields someone else changed since the form was opened: field -> a sentence naming the newer value."""
+
+    def __init__(self, fields: dict[str, str]):
+        super().__init__(" ".join(fields.values()))
+        self.fields = fields
+
+
+class DatabaseUnavailable(DomainError):
+    """The database did not answer in time or refused the connection; nothing was changed."""
+
+    def __init__(self) -> None:
+        super().__init__("The database is unavailable just now, so nothing was changed. Please try again in a moment.")
+
+
+class OutcomeUnknown(DomainError):
+    """The database stopped answering while saving: the change may or may not have been saved."""
+
+    def __init__(self) -> None:
+        super().__init__("The database stopped answering while saving, so this may or may not have been saved. "
+                         "Check before trying again.")

@@ -7,7 +7,9 @@ from collections.abc import AsyncIterator, Iterator
 from typing import BinaryIO, TextIO
 
 from crm import customfields, tabular
-from models import Tag, ThirdParty, User
+from crm.context import Context
+from crm.permissions import visible_thirdparties
+from models import Tag, User
 
 FORMATS = ("csv", "xlsx")
 BATCH = 2000
@@ -24,19 +26,20 @@ async def thirdparty_header() -> list[str]:
     return COLUMNS + [f"cf.{f.key}" for f in await customfields.definitions("thirdparty")]
 
 
-async def thirdparty_rows(batch: int = BATCH) -> AsyncIterator[list]:
-    """One row per third party, in id order, read `batch` at a time (memory stays flat)."""
-    keys = [f.key for f in await customfields.definitions("thirdparty")]
+async def thirdparty_rows(ctx: Context, batch: int = BATCH) -> AsyncIterator[list]:
+    """One row per third party the actor may see, in id order, read `batch` at a time (memory stays flat)."""
+    fields = await customfields.definitions("thirdparty")
+    keys = [f.key for f in fields]
     last_id = 0
     while True:
-        records = await (ThirdParty.filter(id__gt=last_id).order_by("id").limit(batch)
+        records = await (visible_thirdparties(ctx.actor).filter(id__gt=last_id).order_by("id").limit(batch)
                          .values("id", "created_at", *FIELD_COLUMNS.values()))
         if not records:
             return
         ids = [r["id"] for r in records]
         tags = await _related(Tag.filter(thirdparties__id__in=ids).order_by("name"), "name")
         reps = await _related(User.filter(thirdparties__id__in=ids).order_by("id"), "id")
-        custom = await customfields.values_by_owner("thirdparty", ids) if keys else {}
+        custom = await customfields.values_by_owner("thirdparty", ids, fields) if keys else {}
         for r in records:
             values = custom.get(r["id"], {})
             yield ([r[field] for field in FIELD_COLUMNS.values()]
@@ -52,9 +55,9 @@ async def _related(query, column: str) -> dict[int, list]:
     return grouped
 
 
-async def export_thirdparties(out: TextIO | BinaryIO | str, fmt: str = "csv") -> int:
-    """Write every third party to `out` (a text stream for CSV, a path or binary stream
-    for XLSX); returns the number of rows. Writing runs in a thread, reading on the loop."""
+async def export_thirdparties(ctx: Context, out: TextIO | BinaryIO | str, fmt: str = "csv") -> int:
+    """Write every third party the actor may see to `out` (a text stream for CSV, a path or
+    binary stream for XLSX); returns the number of rows. Writing runs in a thread, reading on the loop."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
     header = await thirdparty_header()
@@ -63,7 +66,7 @@ async def export_thirdparties(out: TextIO | BinaryIO | str, fmt: str = "csv") ->
 
     def counted_rows() -> Iterator[list]:
         nonlocal count
-        for row in _blocking(thirdparty_rows(), loop):
+        for row in _blocking(thirdparty_rows(ctx), loop):
             count += 1
             yield row
 

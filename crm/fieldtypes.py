@@ -352,8 +352,17 @@ _FROM_STORAGE: dict[str, Callable[[str], Any]] = {
 
 
 def _option_label(key: str, context: _Context) -> str:
-    """The label of an option; the bare key if an admin has since removed the option."""
-    return next((option["label"] for option in context.definition.options if option["key"] == key), key)
+    """The label of an option; the stored key, marked, if an admin has since removed the option."""
+    return next((option["label"] for option in context.definition.options if option["key"] == key),
+                f"{key} (removed option)")
+
+
+def removed_options(definition, value) -> list[str]:
+    """The keys in a select or multiselect value whose options an admin has since removed."""
+    if value is None or definition.field_type not in CHOICE_TYPES:
+        return []
+    offered = {option["key"] for option in definition.options}
+    return [key for key in ([value] if isinstance(value, str) else value) if key not in offered]
 
 
 def _display_amount(amount: Decimal, _: _Context) -> str:

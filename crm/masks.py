@@ -16,12 +16,13 @@ from zoneinfo import ZoneInfo
 
 from crm.errors import ValidationError
 
+# As Dolibarr's: the counter restarts each month (the month is in the code, so codes stay unique).
 DEFAULT_MASKS: dict[str, str] = {
-    "thirdparty": "CU{yy}{mm}-{00000}",
-    "proposal": "PR{yy}{mm}-{00000}",
-    "order": "SO{yy}{mm}-{00000}",
-    "intervention": "FI{yy}{mm}-{00000}",
-    "invoice": "IN{yy}{mm}-{00000}",
+    "thirdparty": "CU{yy}{mm}-{00000@0}",
+    "proposal": "PR{yy}{mm}-{00000@0}",
+    "order": "SO{yy}{mm}-{00000@0}",
+    "intervention": "FI{yy}{mm}-{00000@0}",
+    "invoice": "IN{yy}{mm}-{00000@0}",
 }
 
 MAX_CODE_LENGTH = 40
@@ -38,6 +39,7 @@ TOKEN = re.compile(r"\{(?P<tag>[^{}]*)\}|(?P<literal>[^{}]+)|(?P<stray>[{}])")
 COUNTER = re.compile(r"(?P<zeros>0+)(?P<options>.*)")
 COUNTER_OPTIONS = re.compile(r"(?:\+(?P<start>\d+))?(?:@(?P<reset>\d+))?")
 OPTIONS_IN_WRONG_ORDER = re.compile(r"@\d+\+\d+")
+COUNTER_MARK = "{counter}"  # where the counter stands while a mask's template is assembled
 
 
 @dataclass(frozen=True)
@@ -47,8 +49,10 @@ class Mask:
     start: int
     reset_month: int | None  # None: never; 0: every month; 1..12: every year at that month
     uses_type: bool
-    # `text` as a str.format template: literals cannot hold braces, so they pass through unchanged.
-    template: str
+    # What comes before and after the counter, as str.format templates of the other tags:
+    # literals cannot hold braces, so they pass through unchanged.
+    head: str
+    tail: str
 
     @property
     def first_value(self) -> int:
@@ -71,25 +75,38 @@ class Mask:
             return period
         return f"{period}|{self._type_letter(thirdparty_type)}"
 
+    @property
+    def limit(self) -> int:
+        """The first counter value that no longer fits the counter's digits."""
+        return 10**self.width
+
     def render(self, counter: int, when: datetime, tz: ZoneInfo, thirdparty_type: str | None = None) -> str:
         """The code for `counter`; refuses rather than truncate or widen a counter that does not fit."""
         if counter < 0:
             raise ValueError(f"a counter cannot be negative, got {counter}")
-        if counter >= 10**self.width:
+        self.check_fits(counter)
+        head, tail = self.around_counter(when, tz, thirdparty_type)
+        return f"{head}{counter:0{self.width}d}{tail}"
+
+    def check_fits(self, counter: int) -> None:
+        if counter >= self.limit:
             raise ValidationError(
                 "mask",
                 f"Counter {counter} does not fit the {self.width} digits of mask {self.text}; "
                 f"widen the counter, e.g. {{{'0' * (self.width + 1)}}}.",
             )
+
+    def around_counter(self, when: datetime, tz: ZoneInfo, thirdparty_type: str | None = None) -> tuple[str, str]:
+        """The code's text before and after its counter digits, for a code made at `when`."""
         local = _local(when, tz)
-        return self.template.format(
-            yyyy=f"{local:%Y}",
-            yy=f"{local:%y}",
-            mm=f"{local:%m}",
-            dd=f"{local:%d}",
-            t=self._type_letter(thirdparty_type) if self.uses_type else "",
-            counter=counter,
-        )
+        parts = {
+            "yyyy": f"{local:%Y}",
+            "yy": f"{local:%y}",
+            "mm": f"{local:%m}",
+            "dd": f"{local:%d}",
+            "t": self._type_letter(thirdparty_type) if self.uses_type else "",
+        }
+        return self.head.format(**parts), self.tail.format(**parts)
 
     def _type_letter(self, thirdparty_type: str | None) -> str:
         if thirdparty_type is None:
@@ -124,7 +141,7 @@ def parse_mask(text: str) -> Mask:
             code_length += TAG_LENGTHS[tag]
         elif tag.startswith("0"):
             width, start, reset_month = _parse_counter(text, tag)
-            template.append(f"{{counter:0{width}d}}")
+            template.append(COUNTER_MARK)
             counters.append((width, start, reset_month))
             code_length += width
         else:
@@ -137,7 +154,8 @@ def parse_mask(text: str) -> Mask:
     _check_reset_has_date_parts(text, reset_month, tags)
     if code_length > MAX_CODE_LENGTH:
         _refuse(text, f"gives codes of {code_length} characters; keep them to {MAX_CODE_LENGTH} or fewer.")
-    return Mask(text, width, start, reset_month, "t" in tags, "".join(template))
+    head, tail = "".join(template).split(COUNTER_MARK)
+    return Mask(text, width, start, reset_month, "t" in tags, head, tail)
 
 
 def preview(text: str, when: datetime, tz: ZoneInfo, thirdparty_type: str = "customer") -> str:

@@ -4,27 +4,60 @@ The counter row is incremented inside the transaction that stores the record, so
 concurrent creators queue on its row lock (PostgreSQL) or on the write lock (SQLite), and
 the counter rolls back with a failed creation: codes are unique and gapless per counter.
 Callers do everything else first and assign the code last, so the lock is held only for
-the increment, the claim of the code and the commit.
+the increment, the claim of the code and the commit. On PostgreSQL the increment and the
+claim are one statement, so the lock is held for one round trip less.
 """
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Awaitable, Callable
-from zoneinfo import ZoneInfo
+from dataclasses import dataclass
 
 from tortoise import connections
 
-from crm.db import sql
+from crm import versions
+from crm.context import Context, UnitOfWork
+from crm.db import sql, timestamp
 from crm.errors import Conflict, ValidationError
 from crm.masks import DEFAULT_MASKS, Mask, parse_mask
-from crm.permissions import Actor, require_admin
-from models import NumberingMask
+from crm.permissions import require_admin
 
 # Codes already taken (imported, say) are skipped; this many in a row means a broken setup.
 MAX_SKIPS = 10_000
+MASK_LABELS = {
+    "thirdparty": "Customer codes",
+    "proposal": "Proposals",
+    "order": "Sales orders",
+    "intervention": "Interventions",
+    "invoice": "Invoices",
+}
 
-# Sets the code on the record unless another record has it; says whether it did.
-ClaimCode = Callable[[str], Awaitable[bool]]
+# A mask whose start was raised (`{0000+500}`) jumps ahead; otherwise one more.
+_INCREMENT = ("UPDATE crm_numbering_counter SET value = CASE WHEN value + 1 < ? THEN ? ELSE value + 1 END "
+              "WHERE object_type = ? AND counter_key = ? RETURNING value")
+_ENSURE_COUNTER = ("INSERT INTO crm_numbering_counter (object_type, counter_key, value) VALUES (?, ?, ?) "
+                   "ON CONFLICT (object_type, counter_key) DO NOTHING")
+# Sets the code on the record unless another record has it.
+_CLAIM = "UPDATE {table} SET {column} = ? WHERE id = ? AND NOT EXISTS (SELECT 1 FROM {table} WHERE {column} = ?)"
+# PostgreSQL: the increment and the claim in one statement. No row: the counter does not
+# exist yet; a row without a code: the value does not fit, or its code is taken.
+_INCREMENT_AND_CLAIM = """
+WITH next AS ({increment}),
+candidate AS (SELECT value, $5 || lpad(value::text, $6, '0') || $7 AS code FROM next),
+claimed AS (
+    UPDATE {table} SET {column} = candidate.code FROM candidate
+    WHERE {table}.id = $8 AND candidate.value < $9
+      AND NOT EXISTS (SELECT 1 FROM {table} taken WHERE taken.{column} = candidate.code)
+    RETURNING {table}.{column} AS code)
+SELECT candidate.value, (SELECT code FROM claimed) AS code FROM candidate
+"""
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a code goes: the record `record_id` of `table`, in `column`."""
+
+    table: str
+    column: str
+    record_id: int
 
 
 async def current_mask(object_type: str, connection=None) -> Mask:
@@ -35,63 +68,98 @@ async def current_mask(object_type: str, connection=None) -> Mask:
     return parse_mask(rows[0]["mask"] if rows else DEFAULT_MASKS[object_type])
 
 
-async def set_mask(actor: Actor, object_type: str, text: str) -> Mask:
-    """Change a mask. Counters carry on: a new mask does not restart numbering."""
-    require_admin(actor, "change numbering masks")
-    if object_type not in DEFAULT_MASKS:
-        raise ValidationError("object_type", f"There is no numbering for {object_type!r}.")
-    mask = parse_mask(text.strip())
-    await NumberingMask.update_or_create(
-        object_type=object_type, defaults={"mask": mask.text, "updated_by": actor.id}
-    )
-    return mask
+async def masks(ctx: Context) -> dict[str, Mask]:
+    """Every object type's mask, as the settings form shows them."""
+    require_admin(ctx.actor, "see the numbering settings")
+    return {object_type: await current_mask(object_type) for object_type in MASK_LABELS}
 
 
-async def assign_code(
-    connection,
-    object_type: str,
-    when: datetime,
-    tz: ZoneInfo,
-    claim: ClaimCode,
-    thirdparty_type: str | None = None,
-) -> str:
-    """Give the record the next free code of `object_type`, through `claim`, and return it.
+async def set_masks(ctx: Context, texts: dict[str, str], shown: dict[str, str] | None = None) -> dict[str, Mask]:
+    """Change masks, all or none: every text is checked first, then all are saved in one
+    transaction. Counters carry on: a new mask does not restart numbering.
+
+    `shown`: fingerprints of the masks the settings form showed (see crm.versions).
+    """
+    require_admin(ctx.actor, "change numbering masks")
+    unknown = sorted(set(texts) - set(MASK_LABELS))
+    if unknown:
+        raise ValidationError(f"mask.{unknown[0]}", f"There is no numbering for {unknown[0]!r}.")
+    wanted = {}
+    for object_type, text in texts.items():
+        try:
+            wanted[field_name(object_type)] = parse_mask(text.strip()).text
+        except ValidationError as error:
+            raise ValidationError(field_name(object_type), error.message) from None
+    async with ctx.transaction() as uow:
+        current = {field_name(t): (await current_mask(t, uow.connection)).text for t in texts}
+        changed = versions.to_apply(wanted, current, shown, versions.described_by(
+            {field_name(t): f"{label} mask" for t, label in MASK_LABELS.items()}))
+        for name, text in changed.items():
+            await uow.connection.execute_query(sql(uow.connection, (
+                "INSERT INTO crm_numbering_mask (object_type, mask, updated_at, updated_by) VALUES (?, ?, ?, ?) "
+                "ON CONFLICT (object_type) DO UPDATE SET mask = excluded.mask, updated_at = excluded.updated_at, "
+                "updated_by = excluded.updated_by")),
+                [name.removeprefix("mask."), text, timestamp(uow.connection, uow.now), ctx.actor.id])
+    return {object_type: parse_mask(texts[object_type].strip()) for object_type in texts}
+
+
+def field_name(object_type: str) -> str:
+    """How a mask is named in the settings form and its errors: `mask.thirdparty`…"""
+    return f"mask.{object_type}"
+
+
+def mask_versions(current: dict[str, Mask]) -> dict[str, str]:
+    """The fingerprints the settings form keeps of the masks it shows."""
+    return versions.fingerprints({field_name(object_type): mask.text for object_type, mask in current.items()})
+
+
+async def assign_code(uow: UnitOfWork, object_type: str, tz, target: Target, thirdparty_type: str | None = None) -> str:
+    """Give the record `target` the next free code of `object_type`, made at the unit of work's
+    time in `tz` (CRM_TIMEZONE), and return it.
 
     Call it last in the transaction that stores the record: from here to the commit,
     other creators of the same counter wait.
     """
+    connection = uow.connection
     mask = await current_mask(object_type, connection)
-    counter_key = mask.counter_key(when, tz, thirdparty_type)
+    counter_key = mask.counter_key(uow.now, tz, thirdparty_type)
+    head, tail = mask.around_counter(uow.now, tz, thirdparty_type)
+    claim = _claim_in_one_statement if connection.capabilities.dialect == "postgres" else _claim_in_two
     for _ in range(MAX_SKIPS):
-        value = await _increment(connection, object_type, counter_key, mask.start)
-        if value is None:  # the counter's first use in this period
-            await _ensure_counter(connection, object_type, counter_key, mask.start - 1)
+        outcome = await claim(connection, object_type, counter_key, mask, head, tail, target)
+        if outcome is None:  # the counter's first use in this period
+            await connection.execute_query(sql(connection, _ENSURE_COUNTER),
+                                           [object_type, counter_key, mask.start - 1])
             continue
-        code = mask.render(value, when, tz, thirdparty_type)
-        if await claim(code):
+        value, code = outcome
+        mask.check_fits(value)
+        if code is not None:
             return code
     raise Conflict(f"The next {MAX_SKIPS} codes of mask {mask.text} are all taken; change the mask.")
 
 
-async def _ensure_counter(connection, object_type: str, counter_key: str, initial: int) -> None:
-    await connection.execute_query(
-        sql(
-            connection,
-            "INSERT INTO crm_numbering_counter (object_type, counter_key, value) VALUES (?, ?, ?) "
-            "ON CONFLICT (object_type, counter_key) DO NOTHING",
-        ),
-        [object_type, counter_key, initial],
-    )
+Claimed = tuple[int, str | None]  # the counter value drawn, and the code claimed (None: taken)
 
 
-async def _increment(connection, object_type: str, counter_key: str, start: int) -> int | None:
-    # a mask whose start was raised (`{0000+500}`) jumps ahead; otherwise one more
+async def _claim_in_two(connection, object_type, counter_key, mask: Mask, head, tail, target: Target) -> Claimed | None:
     rows = await connection.execute_query_dict(
-        sql(
-            connection,
-            "UPDATE crm_numbering_counter SET value = CASE WHEN value + 1 < ? THEN ? ELSE value + 1 END "
-            "WHERE object_type = ? AND counter_key = ? RETURNING value",
-        ),
-        [start, start, object_type, counter_key],
-    )
-    return rows[0]["value"] if rows else None
+        sql(connection, _INCREMENT), [mask.start, mask.start, object_type, counter_key])
+    if not rows:
+        return None
+    value = rows[0]["value"]
+    mask.check_fits(value)
+    code = f"{head}{value:0{mask.width}d}{tail}"
+    claimed, _ = await connection.execute_query(
+        sql(connection, _CLAIM.format(table=target.table, column=target.column)), [code, target.record_id, code])
+    return value, code if claimed == 1 else None
+
+
+async def _claim_in_one_statement(connection, object_type, counter_key, mask: Mask, head, tail,
+                                  target: Target) -> Claimed | None:
+    statement = _INCREMENT_AND_CLAIM.format(increment=sql(connection, _INCREMENT), table=target.table,
+                                            column=target.column)
+    rows = await connection.execute_query_dict(statement, [
+        mask.start, mask.start, object_type, counter_key, head, mask.width, tail, target.record_id, mask.limit])
+    if not rows:
+        return None
+    return rows[0]["value"], rows[0]["code"]

@@ -1,7 +1,10 @@
-"""Who may do what. Every rule is checked here, in the domain, whatever the surface."""
+"""Who may do what, and see what. Every rule is checked here, in the domain, whatever the surface."""
 from dataclasses import dataclass
 
+from tortoise.queryset import QuerySet
+
 from crm.errors import Forbidden
+from models import ThirdParty
 
 
 @dataclass(frozen=True)
@@ -28,3 +31,13 @@ def require_admin(actor: Actor, what: str) -> None:
 def require_writer(actor: Actor, what: str) -> None:
     if not actor.can_write:
         raise Forbidden(f"Your role is read-only, so you cannot {what}. Ask an admin to change your role.")
+
+
+def visible_thirdparties(actor: Actor) -> QuerySet[ThirdParty]:
+    """The third parties `actor` may see: every read of third parties starts here.
+
+    Today every member of the workspace sees every record; a per-record rule (say, sales reps
+    see only their own) is added here and reaches every surface at once. Contacts, events and
+    custom values are read through their third party, so they follow it.
+    """
+    return ThirdParty.all()

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Mapping
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -130,6 +130,20 @@ def _prefixed(raw: Mapping[str, str], name: str, prefix: str) -> str | None:
     return value
 
 
+def redacted(url: str) -> str:
+    """A URL fit for messages and logs: its password, if any, replaced by ***."""
+    try:
+        parts = urlsplit(url)
+        password = parts.password
+    except ValueError:
+        password = None
+    if password is None:
+        # not parsed as a URL: hide whatever stands between "user:" and "@"
+        return re.sub(r"(//[^/:@]*:)[^@/]*@", r"\1***@", url)
+    netloc = parts.netloc.replace(f":{password}@", ":***@", 1)
+    return urlunsplit(parts._replace(netloc=netloc))
+
+
 def _database_url(value: str) -> str:
     scheme = value.split("://", 1)[0] if "://" in value else ""
     if scheme == "sqlite":
@@ -138,10 +152,15 @@ def _database_url(value: str) -> str:
         return value
     if scheme in ("postgres", "postgresql"):
         parts = urlsplit(value)
+        try:
+            _ = parts.port
+        except ValueError:
+            raise SettingsError("DATABASE_URL", f"{redacted(value)!r} has a bad port") from None
         if not parts.hostname or not parts.path.strip("/"):
             raise SettingsError("DATABASE_URL", "postgres:// needs a host and a database name")
         return "postgres://" + value.split("://", 1)[1]
-    raise SettingsError("DATABASE_URL", f"{value!r} is neither sqlite://PATH nor postgres://user:pass@host:port/db")
+    raise SettingsError("DATABASE_URL", f"{redacted(value)!r} is neither sqlite://PATH nor "
+                                        f"postgres://user:pass@host:port/db")
 
 
 def _http_url(raw: Mapping[str, str], name: str, default: str, *, trailing_slash: bool = False) -> str:
@@ -162,11 +181,11 @@ def _mail_url(raw: Mapping[str, str], name: str, schemes: tuple[str, ...]) -> st
     if parts.scheme not in schemes:
         raise SettingsError(name, f"scheme {parts.scheme!r} is not one of {', '.join(schemes)}")
     if not parts.hostname:
-        raise SettingsError(name, f"{value!r} has no host")
+        raise SettingsError(name, f"{redacted(value)!r} has no host")
     try:
         _ = parts.port  # urlsplit checks the port only when asked for it
     except ValueError:
-        raise SettingsError(name, f"{value!r} has a bad port") from None
+        raise SettingsError(name, f"{redacted(value)!r} has a bad port") from None
     return value
 
 
@@ -213,7 +232,7 @@ def _stored_secret_key(data_dir: Path) -> str:
     path = data_dir / "secret_key"
     try:
         if not path.is_file():
-            data_dir.mkdir(parents=True, exist_ok=True)
+            data_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
             candidate = data_dir / f".secret_key.{os.getpid()}.{secrets.token_hex(4)}"
             candidate.write_text(secrets.token_urlsafe(32) + "\n")
             candidate.chmod(0o600)

@@ -4,20 +4,22 @@ from __future__ import annotations
 import uuid
 from dataclasses import dataclass
 from difflib import SequenceMatcher
-from zoneinfo import ZoneInfo
 
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from crm import agenda, clock, customfields, numbering, validators
-from crm.agenda import Changes
-from crm.db import sql
+from crm import agenda, contacts, customfields, numbering, records, search, validators, versions
+from crm.agenda import Changes, EventRecord
+from crm.context import Context, UnitOfWork
+from crm.customfields import FieldDefinition
 from crm.errors import Ambiguous, NotFound, ValidationError
-from crm.normalize import fold, name_key, search_text, vat_key
-from crm.permissions import Actor, require_writer
+from crm.fieldtypes import to_storage
+from crm.normalize import fold, name_key, numbers_differ, vat_key
+from crm.permissions import require_writer, visible_thirdparties
+from crm.records import ContactRecord, ThirdPartyRecord
 from crm.settings import SLACK_USER_ID
 from crm.users import ensure_users
-from models import STATUSES, THIRDPARTY_TYPES, Contact, Event, Tag, ThirdParty, User
+from models import STATUSES, THIRDPARTY_TYPES, Tag, ThirdParty, User
 
 TYPE_LABELS = {"prospect": "Prospect", "customer": "Customer", "both": "Prospect and customer"}
 
@@ -39,22 +41,26 @@ FIELDS = {
     "note_public": "Public note",
     "note_private": "Private note",
 }
+LIST_LABELS = {"tags": "Tags", "sales_reps": "Sales reps"}
 TEXT_LIMITS = {"name": 255, "alias": 255, "address": 1000, "zip": 32, "town": 128, "vat_id": 32,
                "note_public": 5000, "note_private": 5000}
 SPECIAL_CHECKS = {**validators.ADDRESS_BOOK_CHECKS, "website": validators.url}
 MAX_TAG_LENGTH = 64
+# Every tag of a record fits one 3,000-character text box: 40 × (64 + ", ").
+MAX_TAGS = 40
 SIMILAR_NAME_RATIO = 0.88
+MAX_REF_MATCHES = 10
 # A new record's code until the last step of its creation gives it the real one.
 PROVISIONAL_CODE = "(PROV{})"
-CLAIM_CODE = ("UPDATE crm_thirdparty SET code = ?, search_text = ? "
-              "WHERE id = ? AND NOT EXISTS (SELECT 1 FROM crm_thirdparty WHERE code = ?)")
+# Above every character: a prefix's range ends here.
+PREFIX_END = "\U0010ffff"
 
 
 def clean(values: dict, *, creating: bool) -> dict:
     """Validate and normalise built-in fields; raises ValidationError naming the first bad one."""
     cleaned = validators.clean_fields(values, FIELDS, TEXT_LIMITS, SPECIAL_CHECKS, "third-party")
-    if "name" in cleaned and not cleaned["name"]:
-        raise ValidationError("name", "Name is required, e.g. Acme Widgets.")
+    if "name" in cleaned and not fold(cleaned["name"]):
+        raise ValidationError("name", "Name needs at least one letter or digit, e.g. Acme Widgets.")
     if "type" in cleaned and cleaned["type"] not in THIRDPARTY_TYPES:
         raise ValidationError("type", f"Type must be prospect, customer or both, not {cleaned['type']!r}.")
     if "status" in cleaned and cleaned["status"] not in STATUSES:
@@ -67,286 +73,305 @@ def clean(values: dict, *, creating: bool) -> dict:
 
 
 def clean_tags(tags) -> list[str]:
-    names = []
+    """Tag names, lower-cased, each once, sorted; at most MAX_TAGS of MAX_TAG_LENGTH characters."""
+    names = set()
     for tag in tags:
-        name = " ".join(str(tag).split()).lower()
+        name = " ".join(validators.storable("tags", "Tags", str(tag)).split()).lower()
         if len(name) > MAX_TAG_LENGTH:
             raise ValidationError("tags", f"Tag {name[:20]!r}… is longer than {MAX_TAG_LENGTH} characters.")
-        if name and name not in names:
-            names.append(name)
-    return names
+        if name:
+            names.add(name)
+    if len(names) > MAX_TAGS:
+        raise ValidationError("tags", f"A third party has at most {MAX_TAGS} tags; these are {len(names)}.")
+    return sorted(names)
 
 
 def clean_reps(user_ids) -> list[str]:
-    """Sales reps are Slack user IDs (U… or W…), each once, in the order given."""
-    reps = list(dict.fromkeys(str(user_id).strip() for user_id in user_ids))
+    """Sales reps are Slack user IDs (U… or W…), each once, sorted."""
+    reps = sorted({str(user_id).strip() for user_id in user_ids})
     for user_id in reps:
         if not SLACK_USER_ID.match(user_id):
             raise ValidationError("sales_reps", f"Sales reps: {user_id!r} is not a Slack user ID like U0123ABCD.")
     return reps
 
 
-async def validate_new(values: dict, tags=(), custom: dict | None = None, sales_reps=()) -> None:
+def _keys(name: str, email: str, vat_id: str) -> dict[str, str]:
+    """The normal forms stored beside what people typed, for lookups and duplicate checks."""
+    return {"name_fold": fold(name), "name_key": name_key(name), "email_key": email.lower(),
+            "vat_key": vat_key(vat_id)}
+
+
+async def new_form(ctx: Context) -> list[FieldDefinition]:
+    """What the create form asks besides the built-in fields: the custom fields (writers only)."""
+    require_writer(ctx.actor, "create third parties")
+    return await customfields.definitions("thirdparty")
+
+
+async def validate_new(ctx: Context, values: dict, tags=(), custom: dict | None = None, sales_reps=()) -> None:
     """Check a would-be third party without storing it (the create form checks before warning of duplicates)."""
+    require_writer(ctx.actor, "create third parties")
     clean(values, creating=True)
     clean_tags(tags)
     clean_reps(sales_reps)
-    await customfields.validate_all("thirdparty", custom or {}, connection=None, creating=True)
+    fields = await customfields.definitions("thirdparty")
+    parsed = customfields.parse_new(fields, custom or {}, ctx.timezone)
+    for definition in fields:
+        await customfields.check_unique(definition, parsed[definition.key], None)
 
 
-async def likely_duplicates(values: dict, *, exclude_id: int | None = None, limit: int = 3) -> list[ThirdParty]:
-    """Existing third parties that look like `values`: same email, same VAT id, or a very similar name."""
+async def likely_duplicates(ctx: Context, values: dict, *, exclude_id: int | None = None,
+                            limit: int = 3) -> list[ThirdPartyRecord]:
+    """Existing third parties that look like `values`: same email, same VAT id, or a very
+    similar name in any script (legal forms aside; names that differ in their numbers, like
+    Store 12 and Store 13, are different businesses)."""
+    scope = visible_thirdparties(ctx.actor)
     found: dict[int, ThirdParty] = {}
     email = (values.get("email") or "").strip().lower()
     if email:
-        for tp in await ThirdParty.filter(email_key=email).limit(limit):
+        for tp in await scope.filter(email_key=email).limit(limit):
             found[tp.id] = tp
     vat = vat_key(values.get("vat_id") or "")
     if vat:
-        for tp in await ThirdParty.filter(vat_key=vat).limit(limit):
+        for tp in await scope.filter(vat_key=vat).limit(limit):
             found[tp.id] = tp
-    key = name_key(values.get("name") or "")
+    name = values.get("name") or ""
+    key = name_key(name)
     if key:
         # candidates share the first letters of the normalised name; the ratio then decides
-        for tp in await ThirdParty.filter(name_key__startswith=key[:3]).limit(200):
+        for tp in await scope.filter(name_key__startswith=key[:3]).limit(200):
+            if numbers_differ(tp.name, name):
+                continue
             if tp.name_key == key or SequenceMatcher(None, tp.name_key, key).ratio() >= SIMILAR_NAME_RATIO:
                 found.setdefault(tp.id, tp)
     found.pop(exclude_id, None)
-    return list(found.values())[:limit]
+    return [records.thirdparty(tp) for tp in list(found.values())[:limit]]
 
 
-async def create(
-    actor: Actor,
-    values: dict,
-    *,
-    tz: ZoneInfo,
-    tags=(),
-    sales_reps=(),
-    custom: dict | None = None,
-    default_role: str = "sales",
-) -> ThirdParty:
+async def create(ctx: Context, values: dict, *, tags=(), sales_reps=(), custom: dict | None = None) -> ThirdPartyRecord:
     """Create a third party with its code, tags, reps and custom fields, and its COMPANY_CREATE event."""
-    require_writer(actor, "create third parties")
+    require_writer(ctx.actor, "create third parties")
     cleaned = clean(values, creating=True)
     tag_names = clean_tags(tags)
     reps = clean_reps(sales_reps)
-    async with in_transaction() as connection:
-        custom_values = await customfields.validate_all(
-            "thirdparty", custom or {}, connection=connection, creating=True, tz=tz)
+    async with ctx.transaction() as uow:
+        fields = await customfields.definitions("thirdparty", uow.connection)
+        custom_values = customfields.parse_new(fields, custom or {}, ctx.timezone)
+        for definition in fields:
+            await customfields.check_unique(definition, custom_values[definition.key], None, uow.connection)
         thirdparty = await ThirdParty.create(
             code=PROVISIONAL_CODE.format(uuid.uuid4().hex),
-            name_key=name_key(cleaned["name"]),
-            email_key=cleaned.get("email", "").lower(),
-            vat_key=vat_key(cleaned.get("vat_id", "")),
-            created_by=actor.id,
-            updated_by=actor.id,
-            using_db=connection,
-            **cleaned,
+            **_keys(cleaned["name"], cleaned.get("email", ""), cleaned.get("vat_id", "")),
+            search_text=search.haystack(cleaned, []),
+            created_at=uow.now, updated_at=uow.now, created_by=ctx.actor.id, updated_by=ctx.actor.id,
+            using_db=uow.connection, **cleaned,
         )
         if tag_names:
-            await _set_tags(connection, thirdparty, tag_names)
+            await _set_tags(uow, thirdparty, tag_names)
         if reps:
-            await _set_reps(connection, thirdparty, reps, default_role)
-        await customfields.store(connection, custom_values, thirdparty=thirdparty)
-        await agenda.record(
-            connection, "COMPANY_CREATE", actor, thirdparty, f"{TYPE_LABELS[thirdparty.type]} {thirdparty.name} created",
-        )
+            await _set_reps(uow, thirdparty, reps, ctx.settings.default_role)
+        await customfields.store(uow, "thirdparty", thirdparty.id, fields,
+                                 {key: value for key, value in custom_values.items() if value is not None})
+        await agenda.record(uow, "COMPANY_CREATE", ctx.actor, thirdparty.id,
+                            f"{TYPE_LABELS[thirdparty.type]} {thirdparty.name} created")
+        thirdparty.code = await numbering.assign_code(
+            uow, "thirdparty", ctx.timezone, numbering.Target("crm_thirdparty", "code", thirdparty.id),
+            cleaned["type"])
+    return records.thirdparty(thirdparty)
 
-        # the search text of everything but the code, ready before the counter is locked
-        searchable = search_text(*_own_searchable(thirdparty))
 
-        async def claim(code: str) -> bool:
-            thirdparty.code, thirdparty.search_text = code, search_text(code) + searchable
-            claimed, _ = await connection.execute_query(
-                sql(connection, CLAIM_CODE), [code, thirdparty.search_text, thirdparty.id, code])
-            return claimed == 1
+@dataclass(frozen=True)
+class EditForm:
+    """What the edit form shows of a third party, and the fingerprints it keeps of it."""
 
-        await numbering.assign_code(connection, "thirdparty", clock.now(), tz, claim, cleaned["type"])
-    return thirdparty
+    thirdparty: ThirdPartyRecord
+    tags: list[str]
+    sales_reps: list[str]
+    fields: list[FieldDefinition]
+    custom: dict[str, object]
+    versions: dict[str, str]
+
+
+async def edit_form(ctx: Context, thirdparty_id: int) -> EditForm:
+    require_writer(ctx.actor, "edit third parties")
+    async with ctx.transaction() as uow:
+        row = await _visible(ctx, thirdparty_id, uow)
+        tags, reps = await tags_and_reps(row.id, uow.connection)
+        fields = await customfields.definitions("thirdparty", uow.connection)
+        custom = await customfields.current(uow, "thirdparty", row.id, fields)
+    snapshot = _snapshot(row, tags, reps, fields, custom)
+    return EditForm(records.thirdparty(row), tags, reps, fields, custom, versions.fingerprints(snapshot))
+
+
+def _snapshot(row, tags: list[str], reps: list[str], fields: list[FieldDefinition], custom: dict) -> dict:
+    """Every editable value of a third party in canonical form, named as forms name them."""
+    return {
+        **{name: getattr(row, name) for name in FIELDS},
+        "tags": tags,
+        "sales_reps": reps,
+        **{customfields.name(f): to_storage(f, custom[f.key]) for f in fields},
+    }
 
 
 async def update(
-    actor: Actor,
+    ctx: Context,
     thirdparty_id: int,
     values: dict,
     *,
     tags=None,
     sales_reps=None,
     custom: dict | None = None,
-    default_role: str = "sales",
-    tz: ZoneInfo | None = None,
-) -> tuple[ThirdParty, Changes]:
+    shown: dict[str, str] | None = None,
+) -> tuple[ThirdPartyRecord, Changes]:
     """Apply the given fields (others untouched); records COMPANY_MODIFY with what changed.
 
-    `tz` reads custom date-times typed without an offset (CRM_TIMEZONE).
+    `shown`: the fingerprints the edit form kept (EditForm.versions). Then only what its user
+    changed is applied, and a field someone else changed meanwhile is refused (EditConflict).
     """
-    require_writer(actor, "edit third parties")
-    cleaned = clean(values, creating=False)
-    async with in_transaction() as connection:
-        thirdparty = await ThirdParty.select_for_update().using_db(connection).get_or_none(id=thirdparty_id)
-        if thirdparty is None:
-            raise NotFound(f"Third party #{thirdparty_id} no longer exists.")
+    require_writer(ctx.actor, "edit third parties")
+    wanted: dict[str, object] = clean(values, creating=False)
+    if tags is not None:
+        wanted["tags"] = clean_tags(tags)
+    if sales_reps is not None:
+        wanted["sales_reps"] = clean_reps(sales_reps)
+    async with ctx.transaction() as uow:
+        row = await _visible(ctx, thirdparty_id, uow, for_update=True)
+        fields = await customfields.definitions("thirdparty", uow.connection)
+        given = customfields.parse_given(fields, custom or {}, ctx.timezone)
+        by_key = customfields.by_key(fields)
+        wanted.update({customfields.name(by_key[k]): to_storage(by_key[k], v) for k, v in given.items()})
+        tag_names, rep_ids = await tags_and_reps(row.id, uow.connection)
+        current = _snapshot(row, tag_names, rep_ids, fields, await customfields.current(uow, "thirdparty", row.id, fields))
+        apply = versions.to_apply(wanted, current, shown, versions.described_by(_labels(fields)))
         changes = Changes()
-        changes.assign(thirdparty, cleaned)
-        tag_names, rep_ids = await tags_and_reps(thirdparty, connection)
-        if tags is not None:
-            before, after = tag_names, sorted(clean_tags(tags))
-            if before != after:
-                changes.fields["tags"] = (before, after)
-                await _set_tags(connection, thirdparty, after)
-        if sales_reps is not None:
-            before, after = rep_ids, clean_reps(sales_reps)
-            if sorted(before) != sorted(after):
-                changes.fields["sales_reps"] = (before, after)
-                await _set_reps(connection, thirdparty, after, default_role)
-        if custom is not None:
-            changes.fields.update(await customfields.change(connection, "thirdparty", thirdparty, custom, tz=tz))
+        changes.assign(row, {name: value for name, value in apply.items() if name in FIELDS})
+        if "tags" in apply:
+            changes.fields["tags"] = (tag_names, apply["tags"])
+            await _set_tags(uow, row, apply["tags"])
+        if "sales_reps" in apply:
+            changes.fields["sales_reps"] = (rep_ids, apply["sales_reps"])
+            await _set_reps(uow, row, apply["sales_reps"], ctx.settings.default_role)
+        custom_changes = {key: given[key] for key in given if customfields.name(by_key[key]) in apply}
+        for key, value in custom_changes.items():
+            customfields.require_set(by_key[key], value)
+            await customfields.check_unique(by_key[key], value, row.id, uow.connection)
+        changes.fields.update(await customfields.store(uow, "thirdparty", row.id, fields, custom_changes))
         if not changes:
-            return thirdparty, changes
-        thirdparty.name_key = name_key(thirdparty.name)
-        thirdparty.email_key = thirdparty.email.lower()
-        thirdparty.vat_key = vat_key(thirdparty.vat_id)
-        thirdparty.updated_by = actor.id
-        await thirdparty.save(using_db=connection)
-        await refresh_search_text(connection, thirdparty)
-        await agenda.record(
-            connection, "COMPANY_MODIFY", actor, thirdparty,
-            f"{thirdparty.name} modified: {', '.join(_change_labels(changes))}",
-            details=changes.details(),
-        )
-    return thirdparty, changes
+            return records.thirdparty(row), changes
+        for name, value in _keys(row.name, row.email, row.vat_id).items():
+            setattr(row, name, value)
+        row.updated_by, row.updated_at = ctx.actor.id, uow.now
+        await row.save(using_db=uow.connection)
+        await search.refresh(uow, row.id)
+        await agenda.record(uow, "COMPANY_MODIFY", ctx.actor, row.id,
+                            f"{row.name} modified: {', '.join(_change_labels(changes, fields))}",
+                            details=changes.details())
+    return records.thirdparty(row), changes
 
 
-async def set_status(actor: Actor, ref: str, status: str) -> tuple[ThirdParty, Changes]:
-    thirdparty = await resolve(ref)
-    return await update(actor, thirdparty.id, {"status": status})
+def _labels(fields: list[FieldDefinition]) -> dict[str, str]:
+    return {**FIELDS, **LIST_LABELS, **{customfields.name(f): f.label for f in fields}}
 
 
-async def get(thirdparty_id: int) -> ThirdParty:
-    thirdparty = await ThirdParty.get_or_none(id=thirdparty_id)
-    if thirdparty is None:
-        raise NotFound(f"Third party #{thirdparty_id} does not exist.")
-    return thirdparty
+def _change_labels(changes: Changes, fields: list[FieldDefinition]) -> list[str]:
+    labels = _labels(fields)
+    return [labels.get(name, name) for name in changes.fields]
 
 
-async def resolve(ref: str) -> ThirdParty:
-    """A REF: a code, an exact name, or a unique name prefix (SPEC §3)."""
-    ref = ref.strip()
+async def set_status(ctx: Context, ref: str, status: str) -> tuple[ThirdPartyRecord, Changes]:
+    thirdparty = await resolve(ctx, ref)
+    return await update(ctx, thirdparty.id, {"status": status})
+
+
+async def get(ctx: Context, thirdparty_id: int) -> ThirdPartyRecord:
+    return records.thirdparty(await _visible(ctx, thirdparty_id))
+
+
+async def _visible(ctx: Context, thirdparty_id: int, uow: UnitOfWork | None = None, *,
+                   for_update: bool = False) -> ThirdParty:
+    query = visible_thirdparties(ctx.actor).filter(id=thirdparty_id)
+    if for_update:
+        query = query.select_for_update()
+    row = await query.using_db(uow.connection if uow else None).first()
+    if row is None:
+        raise NotFound("This third party no longer exists; it may have been deleted or merged.")
+    return row
+
+
+async def resolve(ctx: Context, ref: str) -> ThirdPartyRecord:
+    """A REF: a code, an exact name, or a unique name prefix (SPEC §3), each found through an index."""
+    ref = validators.storable("REF", "The reference", ref).strip()
     if not ref:
         raise ValidationError("REF", "Say which third party: its code, its name or the start of its name.")
-    by_code = await ThirdParty.get_or_none(code__iexact=ref)
+    scope = visible_thirdparties(ctx.actor)
+    by_code = await scope.filter(code__iexact=ref).first()
     if by_code:
-        return by_code
-    exact = await ThirdParty.filter(name__iexact=ref).limit(10)
+        return records.thirdparty(by_code)
+    folded = fold(ref)
+    exact = await scope.filter(name_fold=folded).order_by("name").limit(MAX_REF_MATCHES) if folded else []
     if len(exact) == 1:
-        return exact[0]
-    candidates = exact or await ThirdParty.filter(name__istartswith=ref).order_by("name").limit(10)
-    if not candidates:
-        key = name_key(ref)
-        candidates = await ThirdParty.filter(name_key__startswith=key).order_by("name").limit(10) if key else []
+        return records.thirdparty(exact[0])
+    candidates = exact or (await scope.filter(name_fold__gte=folded, name_fold__lt=folded + PREFIX_END)
+                           .order_by("name_fold").limit(MAX_REF_MATCHES) if folded else [])
     if len(candidates) == 1:
-        return candidates[0]
+        return records.thirdparty(candidates[0])
     if not candidates:
-        raise NotFound(f"No third party has the code or a name starting with {ref!r}. Try /crm search {ref}.")
-    raise Ambiguous(f"{ref!r} matches several third parties; use the code.", candidates)
+        raise NotFound(f"No third party has the code or a name starting with “{ref[:80]}”. Try /crm search {ref[:80]}.")
+    raise Ambiguous(f"“{ref[:80]}” matches several third parties; use the code.",
+                    [records.thirdparty(tp) for tp in candidates])
 
 
-async def search(text: str, limit: int = 10) -> list[ThirdParty]:
-    """Best matches on name, alias, code, email, phone, town, contact names and emails."""
-    words = fold(text).split()
-    if not words:
-        return []
-    query = ThirdParty.all()
-    for word in words:
-        query = query.filter(search_text__contains=word)
-    matches = await query.order_by("name").limit(200)
-    whole = " ".join(words)
-    return sorted(matches, key=lambda tp: _rank(tp, whole))[:limit]
-
-
-def _rank(thirdparty: ThirdParty, whole: str) -> tuple:
-    if fold(thirdparty.code) == whole:
-        return (0, thirdparty.name_key)
-    if thirdparty.name_key == whole or fold(thirdparty.name) == whole:
-        return (1, thirdparty.name_key)
-    if fold(thirdparty.name).startswith(whole):
-        return (2, thirdparty.name_key)
-    if whole in fold(thirdparty.name) or whole in fold(thirdparty.alias):
-        return (3, thirdparty.name_key)
-    return (4, thirdparty.name_key)
-
-
-@dataclass
+@dataclass(frozen=True)
 class Card:
     """Everything the record card shows, as plain data."""
 
-    thirdparty: ThirdParty
-    contacts: list[Contact]
+    thirdparty: ThirdPartyRecord
+    contacts: list[ContactRecord]
     tags: list[str]
     sales_reps: list[str]
-    custom: list[tuple[str, str]]
-    events: list[Event]
+    custom: list[tuple[FieldDefinition, object]]  # the fields that have a value, in position order
+    events: list[EventRecord]
 
 
-async def tags_and_reps(thirdparty: ThirdParty, connection=None) -> tuple[list[str], list[str]]:
+async def tags_and_reps(thirdparty_id: int, connection=None) -> tuple[list[str], list[str]]:
     """Its tag names (sorted) and its sales reps' Slack IDs (sorted)."""
-    tags = await thirdparty.tags.all().using_db(connection).order_by("name").values_list("name", flat=True)
-    reps = await thirdparty.sales_reps.all().using_db(connection).order_by("id").values_list("id", flat=True)
+    tags = await (Tag.filter(thirdparties__id=thirdparty_id).using_db(connection)
+                  .order_by("name").values_list("name", flat=True))
+    reps = await (User.filter(thirdparties__id=thirdparty_id).using_db(connection)
+                  .order_by("id").values_list("id", flat=True))
     return list(tags), list(reps)
 
 
-async def card(thirdparty_id: int, tz: ZoneInfo | None = None) -> Card:
-    thirdparty = await get(thirdparty_id)
-    tags, reps = await tags_and_reps(thirdparty)
+async def card(ctx: Context, thirdparty_id: int) -> Card:
+    row = await _visible(ctx, thirdparty_id)
+    tags, reps = await tags_and_reps(row.id)
+    fields = await customfields.definitions("thirdparty")
+    values = (await customfields.values_by_owner("thirdparty", [row.id], fields))[row.id]
     return Card(
-        thirdparty=thirdparty,
-        contacts=await thirdparty.contacts.all().order_by("last_name", "first_name", "id"),
+        thirdparty=records.thirdparty(row),
+        contacts=await contacts.of_thirdparty(row.id),
         tags=tags,
         sales_reps=reps,
-        custom=await customfields.displayed("thirdparty", thirdparty=thirdparty, tz=tz),
-        events=await agenda.latest(thirdparty.id),
+        custom=[(f, values[f.key]) for f in fields if values[f.key] is not None],
+        events=await agenda.latest(row.id),
     )
 
 
-async def _set_tags(connection, thirdparty: ThirdParty, names: list[str]) -> None:
-    await thirdparty.tags.clear(using_db=connection)
+async def _set_tags(uow: UnitOfWork, thirdparty: ThirdParty, names: list[str]) -> None:
+    await thirdparty.tags.clear(using_db=uow.connection)
     tags = []
     for name in names:
         try:
             async with in_transaction() as nested:  # a savepoint: a concurrent creator may win the race
                 tag, _ = await Tag.get_or_create(name=name, using_db=nested)
         except IntegrityError:
-            tag = await Tag.get(name=name, using_db=connection)
+            tag = await Tag.get(name=name, using_db=uow.connection)
         tags.append(tag)
     if tags:
-        await thirdparty.tags.add(*tags, using_db=connection)
+        await thirdparty.tags.add(*tags, using_db=uow.connection)
 
 
-async def _set_reps(connection, thirdparty: ThirdParty, user_ids, default_role: str) -> None:
-    await thirdparty.sales_reps.clear(using_db=connection)
-    users: list[User] = await ensure_users(user_ids, default_role, connection)
+async def _set_reps(uow: UnitOfWork, thirdparty: ThirdParty, user_ids, default_role: str) -> None:
+    await thirdparty.sales_reps.clear(using_db=uow.connection)
+    users = await ensure_users(uow, user_ids, default_role)
     if users:
-        await thirdparty.sales_reps.add(*users, using_db=connection)
-
-
-async def refresh_search_text(connection, thirdparty: ThirdParty) -> None:
-    contacts = await Contact.filter(thirdparty_id=thirdparty.id).using_db(connection)
-    thirdparty.search_text = _search_text(thirdparty, contacts)
-    await ThirdParty.filter(id=thirdparty.id).using_db(connection).update(search_text=thirdparty.search_text)
-
-
-def _own_searchable(thirdparty: ThirdParty) -> list[str]:
-    return [thirdparty.name, thirdparty.alias, thirdparty.email, thirdparty.phone, thirdparty.town]
-
-
-def _search_text(thirdparty: ThirdParty, contacts: list[Contact]) -> str:
-    parts = [thirdparty.code, *_own_searchable(thirdparty)]
-    for contact in contacts:
-        parts += [contact.first_name, contact.last_name, contact.email, contact.phone]
-    return search_text(*parts)
-
-
-def _change_labels(changes: Changes) -> list[str]:
-    labels = {**FIELDS, "tags": "Tags", "sales_reps": "Sales reps"}
-    return [labels.get(name, name) for name in changes.fields]
-
+        await thirdparty.sales_reps.add(*users, using_db=uow.connection)

@@ -2,7 +2,7 @@
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from crm import clock
+from crm.context import UnitOfWork
 from crm.permissions import Actor
 from models import User
 
@@ -19,30 +19,50 @@ class Profile:
     is_guest: bool
 
 
-async def get_or_create(user_id: str, default_role: str) -> User:
-    user, _ = await User.get_or_create(id=user_id, defaults={"role": default_role})
-    return user
+@dataclass(frozen=True)
+class KnownUser:
+    """A user as the surfaces need them: who, their role, their profile and when Slack last told us."""
+
+    id: str
+    role: str
+    name: str
+    tz: str | None
+    is_guest: bool
+    refreshed_at: datetime | None
+
+    def needs_refresh(self, now: datetime) -> bool:
+        return self.refreshed_at is None or now - self.refreshed_at > PROFILE_MAX_AGE
+
+    def actor(self, admins: frozenset[str]) -> Actor:
+        return Actor(self.id, role=self.role, is_admin=self.id in admins)
 
 
-def needs_refresh(user: User, now: datetime | None = None) -> bool:
-    return user.refreshed_at is None or (now or clock.now()) - user.refreshed_at > PROFILE_MAX_AGE
+def _known(user: User) -> KnownUser:
+    return KnownUser(user.id, user.role, user.name, user.tz, user.is_guest, user.refreshed_at)
 
 
-async def store_profile(user: User, profile: Profile) -> User:
-    user.name, user.email, user.tz, user.is_guest = profile.name, profile.email, profile.tz, profile.is_guest
-    user.refreshed_at = clock.now()
-    await user.save(update_fields=["name", "email", "tz", "is_guest", "refreshed_at"])
-    return user
+async def get_or_create(user_id: str, default_role: str, now: datetime) -> KnownUser:
+    user, _ = await User.get_or_create(id=user_id, defaults={"role": default_role, "created_at": now})
+    return _known(user)
 
 
-def actor(user: User, admins: frozenset[str]) -> Actor:
-    return Actor(user.id, role=user.role, is_admin=user.id in admins)
+async def store_profile(user_id: str, profile: Profile, now: datetime) -> KnownUser:
+    await User.filter(id=user_id).update(name=profile.name, email=profile.email, tz=profile.tz,
+                                         is_guest=profile.is_guest, refreshed_at=now)
+    return _known(await User.get(id=user_id))
 
 
-async def ensure_users(user_ids, default_role: str, connection=None) -> list[User]:
+async def names(user_ids: list[str]) -> dict[str, str]:
+    """Display names of the users Slack told us about, by ID (unknown ones are left out)."""
+    rows = await User.filter(id__in=user_ids).exclude(name="").values_list("id", "name")
+    return dict(rows)
+
+
+async def ensure_users(uow: UnitOfWork, user_ids, default_role: str) -> list[User]:
     """Users for Slack IDs named as sales reps, created on first mention."""
     users = []
     for user_id in dict.fromkeys(user_ids):
-        user, _ = await User.get_or_create(id=user_id, defaults={"role": default_role}, using_db=connection)
+        user, _ = await User.get_or_create(id=user_id, defaults={"role": default_role, "created_at": uow.now},
+                                           using_db=uow.connection)
         users.append(user)
     return users

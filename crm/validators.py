@@ -12,17 +12,29 @@ from crm.errors import ValidationError
 EMAIL = re.compile(r"^[^@\s<>(),;:\"\[\]]+@[^@\s<>(),;:\"\[\]]+\.[^@\s<>(),;:\"\[\]]+$")
 PHONE = re.compile(r"^[0-9+\-().\s/]+$")
 LANGUAGE = re.compile(r"^([a-z]{2,3})(?:[_-]([a-z]{2}))?$", re.IGNORECASE)
+# What no database column should hold: NUL (PostgreSQL refuses it), the other control
+# characters but tab and line breaks, and halves of surrogate pairs (not text at all).
+UNSTORABLE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ud800-\udfff]")
+
+
+def storable(field: str, label: str, raw: str) -> str:
+    """`raw` itself, unless it holds a character no record may store."""
+    found = UNSTORABLE.search(raw)
+    if found:
+        raise ValidationError(field, f"{label} contains an invisible control character "
+                                     f"(U+{ord(found.group()):04X}) that cannot be stored; remove it.")
+    return raw
 
 
 def text(field: str, label: str, raw: str, *, max_length: int) -> str:
-    value = raw.strip()
+    value = storable(field, label, raw).strip()
     if len(value) > max_length:
         raise ValidationError(field, f"{label} is {len(value)} characters long; at most {max_length} fit.")
     return value
 
 
 def email(field: str, label: str, raw: str) -> str:
-    value = raw.strip()
+    value = storable(field, label, raw).strip()
     if not EMAIL.match(value) or len(value) > 255:
         raise ValidationError(field, f"{label}: {value!r} is not an email address, e.g. jane@example.com.")
     local, domain = value.rsplit("@", 1)
@@ -30,14 +42,14 @@ def email(field: str, label: str, raw: str) -> str:
 
 
 def phone(field: str, label: str, raw: str) -> str:
-    value = raw.strip()
+    value = storable(field, label, raw).strip()
     if not PHONE.match(value) or sum(ch.isdigit() for ch in value) < 6 or len(value) > 64:
         raise ValidationError(field, f"{label}: {value!r} is not a phone number, e.g. +33 1 23 45 67 89.")
     return value
 
 
 def url(field: str, label: str, raw: str) -> str:
-    value = raw.strip()
+    value = storable(field, label, raw).strip()
     if "://" not in value:
         value = "https://" + value
     parts = urlsplit(value)

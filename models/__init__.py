@@ -12,9 +12,10 @@ STATUSES = ("active", "closed")
 CUSTOM_FIELD_TARGETS = ("thirdparty", "contact")
 
 
+# Times are set by the domain from its one clock (crm.clock), never by the ORM's own.
 class Timestamped(Model):
-    created_at = fields.DatetimeField(auto_now_add=True)
-    updated_at = fields.DatetimeField(auto_now=True)
+    created_at = fields.DatetimeField()
+    updated_at = fields.DatetimeField()
     created_by = fields.CharField(max_length=32, default="system")
     updated_by = fields.CharField(max_length=32, default="system")
 
@@ -32,7 +33,7 @@ class User(Model):
     role = fields.CharField(max_length=16, default="sales")
     is_guest = fields.BooleanField(default=False)
     refreshed_at = fields.DatetimeField(null=True)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = fields.DatetimeField()
 
     class Meta:
         table = "crm_user"
@@ -50,7 +51,9 @@ class ThirdParty(Timestamped):
     id = fields.IntField(primary_key=True)
     code = fields.CharField(max_length=64, unique=True)
     name = fields.CharField(max_length=255)
-    # lower-cased, accent- and punctuation-free name: duplicate detection and ref lookup
+    # the folded name (crm.normalize.fold): REF lookup by exact name and by prefix
+    name_fold = fields.CharField(max_length=255, default="", db_default="")
+    # the folded name without legal forms: duplicate detection
     name_key = fields.CharField(max_length=255, db_index=True)
     alias = fields.CharField(max_length=255, default="")
     type = fields.CharField(max_length=16)
@@ -118,7 +121,7 @@ class CustomField(Model):
     default = fields.TextField(null=True)
     options = fields.JSONField(default=list)
     position = fields.IntField(default=0)
-    created_at = fields.DatetimeField(auto_now_add=True)
+    created_at = fields.DatetimeField()
 
     class Meta:
         table = "crm_custom_field"
@@ -152,7 +155,7 @@ class CustomFieldValue(Model):
 class NumberingMask(Model):
     object_type = fields.CharField(max_length=32, primary_key=True)
     mask = fields.CharField(max_length=64)
-    updated_at = fields.DatetimeField(auto_now=True)
+    updated_at = fields.DatetimeField()
     updated_by = fields.CharField(max_length=32, default="system")
 
     class Meta:
@@ -190,3 +193,19 @@ class Event(Model):
 
     class Meta:
         table = "crm_event"
+
+
+# Something a person asked for that must happen once, whatever the clicks: a creation waiting
+# behind a "Create anyway" button (its token is the button's value), or a submitted form
+# (keyed by its Slack view). `result_id` is the record it made, once made.
+class PendingAction(Model):
+
+    token = fields.CharField(max_length=64, primary_key=True)
+    kind = fields.CharField(max_length=32)
+    actor_id = fields.CharField(max_length=32)
+    payload = fields.JSONField(default=dict)
+    result_id = fields.IntField(null=True)
+    created_at = fields.DatetimeField(db_index=True)
+
+    class Meta:
+        table = "crm_pending_action"

@@ -86,7 +86,12 @@ async def _doctor(settings: Settings, args) -> int:
 
 
 async def _export(settings: Settings, args) -> int:
+    from crm import clock
+    from crm.context import Context
     from crm.exports import export_thirdparties
+    from crm.permissions import SYSTEM
+
+    ctx = Context(SYSTEM, settings, clock)
 
     fmt = args.format or ("xlsx" if args.out and args.out.lower().endswith(".xlsx") else "csv")
     if fmt == "xlsx" and not args.out:
@@ -101,13 +106,13 @@ async def _export(settings: Settings, args) -> int:
             path = Path(args.out)
             if fmt == "csv":
                 with path.open("w", encoding="utf-8", newline="") as stream:
-                    count = await export_thirdparties(stream, "csv")
+                    count = await export_thirdparties(ctx, stream, "csv")
             else:
-                count = await export_thirdparties(str(path), "xlsx")
+                count = await export_thirdparties(ctx, str(path), "xlsx")
             print(f"exported {count} third parties to {path}", file=sys.stderr)
         else:
             sys.stdout.reconfigure(encoding="utf-8", newline="")
-            await export_thirdparties(sys.stdout, "csv")
+            await export_thirdparties(ctx, sys.stdout, "csv")
     finally:
         await db.close()
     return 0

@@ -1,13 +1,11 @@
 """`crm doctor`: each part of the set-up checked, and what is wrong said in words."""
 from __future__ import annotations
 
-from urllib.parse import urlsplit, urlunsplit
-
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from crm import db
-from crm.settings import Settings
+from crm.settings import Settings, redacted
 
 Finding = tuple[bool, str]
 
@@ -28,7 +26,7 @@ async def _database(settings: Settings) -> Finding:
         finally:
             await db.close()
     except Exception as error:  # noqa: BLE001 - report whatever stops us reaching the database
-        return False, f"database: cannot use {_redacted(settings.database_url)}: {error}"
+        return False, f"database: cannot use {redacted(settings.database_url)}: {error}"
     if pending:
         return False, f"database: {len(pending)} migration(s) not applied; run `crm db upgrade`"
     return True, "database: reachable and up to date"
@@ -46,10 +44,3 @@ async def _slack(settings: Settings) -> Finding:
         return False, f"slack: cannot reach {settings.slack_api_url}: {error}"
     return True, f"slack: connected to {identity.get('team')} as {identity.get('user')}"
 
-
-def _redacted(url: str) -> str:
-    """The database URL without its password, for messages."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    return urlunsplit(parts._replace(netloc=parts.netloc.replace(f":{parts.password}@", ":***@", 1)))

@@ -9,6 +9,7 @@ import jinja2
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.signature import SignatureVerifier
 
 from crm import db
 from crm.settings import Settings
@@ -19,6 +20,8 @@ ROOT = Path(__file__).resolve().parent.parent
 MANIFEST = ROOT / "manifest.yml"
 MANIFEST_BASE_URL = "https://crm.example.com"
 READY = web.AppKey("ready", asyncio.Event)  # set once migrations are applied
+HEALTH_TIMEOUT = 1.0  # seconds: a database that does not answer by then is unhealthy
+MAX_BODY = 1024 * 1024  # Slack's requests are a few kilobytes
 _templates = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "templates"), autoescape=True)
 
 
@@ -29,22 +32,36 @@ def filled_manifest(public_url: str) -> str:
 
 def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Application:
     """The aiohttp application; `slack` is None when Slack credentials are missing."""
-    app = web.Application(client_max_size=1024 * 1024)
+    app = web.Application(client_max_size=MAX_BODY)
     app[READY] = asyncio.Event()
+    # Without a signing secret (Socket Mode), nothing over HTTP can be Slack's: nothing reaches Bolt.
+    verifier = SignatureVerifier(settings.slack_signing_secret) if settings.slack_signing_secret else None
 
     async def slack_events(request: web.Request) -> web.Response:
         if slack is None:
             return web.Response(status=503, text="Slack is not configured on this server; see /")
+        if verifier is None:
+            return web.Response(status=404, text="Slack requests arrive over Socket Mode on this server")
+        body = await request.read()
+        if not verifier.is_valid(body, request.headers.get("X-Slack-Request-Timestamp", ""),
+                                 request.headers.get("X-Slack-Signature", "")):
+            # one short line: the body of a forged request never goes to the log
+            log.info("refused a request without a valid Slack signature from %s", request.remote)
+            return web.Response(status=401, text="invalid signature")
         if not request.app[READY].is_set():
             return web.Response(status=503, text="starting")
-        bolt_response = await slack.async_dispatch(await to_bolt_request(request))
-        return await to_aiohttp_response(bolt_response)
+        try:
+            bolt_request = await to_bolt_request(request)
+        except ValueError:  # signed, but not a Slack payload: nothing to answer
+            log.warning("refused a signed request that is not a Slack payload (%d bytes)", len(body))
+            return web.Response(status=400, text="malformed request")
+        return await to_aiohttp_response(await slack.async_dispatch(bolt_request))
 
     async def healthz(request: web.Request) -> web.Response:
         try:
-            await db.ping()
+            await asyncio.wait_for(db.ping(), HEALTH_TIMEOUT)
         except Exception as error:  # noqa: BLE001 - any database failure means unhealthy
-            log.warning("health check failed: %s", error)
+            log.warning("health check failed: %r", error)
             return web.Response(status=503, text="database unavailable")
         return web.Response(text="ok")
 

@@ -2,7 +2,9 @@
 CRM_TEST_DATABASE), the settings, and a clean schema for every test that asks for `db`."""
 from __future__ import annotations
 
+import asyncio
 import dataclasses
+import itertools
 from zoneinfo import ZoneInfo
 
 import aiohttp
@@ -11,10 +13,12 @@ from aiohttp import web
 
 from bot.app import build_app
 from crm import clock, db as crm_db
+from crm.context import Context
 from crm.permissions import Actor
 from crm.settings import Settings
 from service.web import READY, create_web_app
 from tests import database
+from tests.slack_forms import fill
 from tests.slack_requests import SlackClient
 from tests.slack_stub import SlackStub
 
@@ -22,6 +26,13 @@ ADMIN = Actor("U0ADMIN", is_admin=True)
 ALICE = Actor("U0ALICE")
 GUEST_ID = "U0GUEST"
 SIGNING_SECRET = "test-signing-secret"
+UTC = ZoneInfo("UTC")
+
+
+def context(actor: Actor = ALICE, tz: ZoneInfo = UTC, default_role: str = "sales") -> Context:
+    """The use-case context of domain tests: `actor` acting, CRM_TIMEZONE `tz`, the settable clock."""
+    return Context(actor, Settings(timezone=tz, default_role=default_role, admins=frozenset({ADMIN.id}),
+                                   secret_key="test-secret"), clock)
 
 
 @pytest.fixture(scope="session")
@@ -92,6 +103,7 @@ async def slack():
         stub.add_user(ADMIN.id, name="admin", tz="America/New_York")
         stub.add_user(GUEST_ID, name="guest", is_restricted=True)
         yield stub
+        stub.assert_nothing_refused()  # TEMP-BLOCK-KIT-CHECK
 
 
 @pytest.fixture
@@ -120,15 +132,69 @@ async def http():
         yield session
 
 
-def slack_user(http, server, slack, user_id: str) -> SlackClient:
-    return SlackClient(http, server.url, SIGNING_SECRET, user_id=user_id, response_url=slack.response_url())
+class Person(SlackClient):
+    """A Slack user driving the app: signed requests, and what the app answers each of them.
+
+    Each request gets a response_url of its own, so its answers are told apart from others'.
+    """
+
+    def __init__(self, http, server_url: str, slack: SlackStub, user_id: str):
+        super().__init__(http, server_url, SIGNING_SECRET, user_id=user_id)
+        self.slack = slack
+        self._requests = itertools.count(1)
+
+    def _defaults(self, fields, response_url: bool = False):
+        if response_url and "response_url" not in fields:
+            fields = {**fields, "response_url": self.slack.response_url(f"{self.user_id}-{next(self._requests)}")}
+        self.last_response_url = fields.get("response_url", self.response_url)
+        return super()._defaults(fields, response_url)
+
+    async def submit(self, callback_id: str, state_values=None, **fields):
+        """A form submitted; each gets a view id of its own unless told (a double submission is the same view)."""
+        fields.setdefault("view_id", f"V{self.user_id}{next(self._requests)}")
+        return await super().submit(callback_id, state_values, **fields)
+
+    async def submit_form(self, view: dict, answers: dict | None = None, **fields):
+        """Fill the form `view` the app opened, as the person would, and submit it with its hidden state."""
+        fields.setdefault("private_metadata", view.get("private_metadata", ""))
+        return await self.submit(view["callback_id"], fill(view, answers), **fields)
+
+    async def ask(self, text: str, **fields) -> dict:
+        """`/crm text`: the answer, in the ack or through the command's response_url."""
+        reply = await self.command(text, **fields)
+        assert reply.status == 200, reply.text
+        if reply.json and (reply.json.get("text") or reply.json.get("blocks")):
+            return reply.json
+        return (await self.answers())[0]
+
+    async def press(self, action_id: str, value: str | None = None, **fields) -> dict:
+        """A click on a button or menu of a message: the answer posted to its response_url."""
+        reply = await self.action(action_id, value, **fields)
+        assert (reply.status, reply.text) == (200, ""), reply.text
+        return (await self.answers())[0]
+
+    async def answers(self, count: int = 1, timeout: float = 5.0) -> list[dict]:
+        """What the app posted to the response_url of this person's last request."""
+        name = self.last_response_url.rsplit("/", 1)[-1]
+        deadline = asyncio.get_running_loop().time() + timeout
+        while True:
+            posted = [r.body for r in self.slack.responses if r.name == name]
+            if len(posted) >= count:
+                return posted
+            if asyncio.get_running_loop().time() > deadline:
+                raise AssertionError(f"expected {count} answer(s) to {name}, got {posted}")
+            await asyncio.sleep(0.005)
+
+
+def slack_user(http, server, slack, user_id: str) -> Person:
+    return Person(http, server.url, slack, user_id)
 
 
 @pytest.fixture
-def alice(http, server, slack) -> SlackClient:
+def alice(http, server, slack) -> Person:
     return slack_user(http, server, slack, ALICE.id)
 
 
 @pytest.fixture
-def admin(http, server, slack) -> SlackClient:
+def admin(http, server, slack) -> Person:
     return slack_user(http, server, slack, ADMIN.id)

@@ -20,7 +20,7 @@ from crm import clock, customfields, db as crm_db, exports, thirdparties
 from crm.exports import export_thirdparties
 from models import ThirdParty
 from tests import database
-from tests.conftest import ADMIN, ALICE
+from tests.conftest import ADMIN, ALICE, context
 
 ROOT = Path(__file__).resolve().parent.parent
 CRM = Path(sys.executable).with_name("crm")
@@ -62,14 +62,14 @@ async def fill() -> None:
     """Custom fields and the third parties of RECORDS, through the domain."""
     clock.freeze(datetime(2026, 3, 15, 12, 0, tzinfo=timezone.utc))
     try:
-        await customfields.define(ADMIN, "thirdparty", "budget", "Budget", "amount")
-        await customfields.define(ADMIN, "thirdparty", "since", "Client since", "date")
-        await customfields.define(ADMIN, "thirdparty", "segments", "Segments", "multiselect", options=[
+        await customfields.define(context(ADMIN), "thirdparty", "budget", "Budget", "amount")
+        await customfields.define(context(ADMIN), "thirdparty", "since", "Client since", "date")
+        await customfields.define(context(ADMIN), "thirdparty", "segments", "Segments", "multiselect", options=[
             {"key": "smb", "label": "Small business"}, {"key": "mid", "label": "Mid-market"},
             {"key": "ent", "label": "Enterprise"}])
-        await customfields.define(ADMIN, "thirdparty", "partner", "Partner", "boolean")
+        await customfields.define(context(ADMIN), "thirdparty", "partner", "Partner", "boolean")
         for values, tags, reps, custom in RECORDS:
-            await thirdparties.create(ALICE, values, tz=ZoneInfo("UTC"), tags=tags, sales_reps=reps, custom=custom)
+            await thirdparties.create(context(), values, tags=tags, sales_reps=reps, custom=custom)
     finally:
         clock.freeze(None)
 
@@ -143,28 +143,28 @@ class TestExportQuery:
 
     async def test_csv(self, filled):
         stream = io.StringIO(newline="")
-        assert await export_thirdparties(stream, "csv") == len(RECORDS)
+        assert await export_thirdparties(context(), stream, "csv") == len(RECORDS)
         rows = check_csv(stream.getvalue().encode("utf-8"))
         stored = {tp.code: tp.created_at for tp in await ThirdParty.all()}
         assert {row[0]: datetime.fromisoformat(row[16]) for row in rows} == stored
 
     async def test_xlsx(self, filled, tmp_path):
         path = tmp_path / "thirdparties.xlsx"
-        assert await export_thirdparties(str(path), "xlsx") == len(RECORDS)
+        assert await export_thirdparties(context(), str(path), "xlsx") == len(RECORDS)
         check_xlsx(path)
 
     async def test_rows_are_read_in_batches_one_per_third_party(self, filled):
-        rows = [row async for row in exports.thirdparty_rows(batch=3)]
+        rows = [row async for row in exports.thirdparty_rows(context(), batch=3)]
         assert [row[0] for row in rows] == CODES
         assert rows[0][14:16] == [["b2b", "north", "vip"], ["U0ALICE", "U0BOB"]]
 
 
 async def test_an_empty_registry_exports_the_header(db):
     stream = io.StringIO(newline="")
-    assert await export_thirdparties(stream, "csv") == 0
+    assert await export_thirdparties(context(), stream, "csv") == 0
     assert stream.getvalue() == ",".join(HEADER[:17]) + "\r\n"
     with pytest.raises(ValueError):
-        await export_thirdparties(io.StringIO(), "pdf")
+        await export_thirdparties(context(), io.StringIO(), "pdf")
 
 
 # --- the command ---

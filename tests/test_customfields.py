@@ -6,12 +6,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm import customfields, thirdparties
+from crm import clock, customfields, thirdparties
 from crm.errors import Conflict, Forbidden, NotFound, ValidationError
 from crm.fieldtypes import FIELD_TYPES
 from models import CustomField, CustomFieldValue, Event, ThirdParty
 from tests import database
-from tests.conftest import ADMIN, ALICE
+from tests.conftest import ADMIN, ALICE, context
 
 UTC = ZoneInfo("UTC")
 PARIS = ZoneInfo("Europe/Paris")
@@ -22,20 +22,21 @@ AWARE_PARIS = datetime(2026, 11, 28, 14, 5, tzinfo=PARIS)
 
 
 async def define(key, field_type, *, applies_to="thirdparty", label=None, **options) -> CustomField:
-    return await customfields.define(ADMIN, applies_to, key, label or key.replace("_", " ").capitalize(), field_type,
+    return await customfields.define(context(ADMIN), applies_to, key, label or key.replace("_", " ").capitalize(), field_type,
                                      options=CHOICES.get(field_type), **options)
 
 
-async def new(name="Acme", custom=None) -> ThirdParty:
-    return await thirdparties.create(ALICE, {"name": name, "type": "customer"}, tz=UTC, custom=custom)
+async def new(name="Acme", custom=None) :
+    return await thirdparties.create(context(), {"name": name, "type": "customer"}, custom=custom)
 
 
-async def edit(thirdparty: ThirdParty, custom: dict, **values):
-    return await thirdparties.update(ALICE, thirdparty.id, values, custom=custom)
+async def edit(thirdparty, custom: dict, **values):
+    return await thirdparties.update(context(), thirdparty.id, values, custom=custom)
 
 
-async def custom_of(thirdparty: ThirdParty) -> dict:
-    return (await customfields.values_by_owner("thirdparty", [thirdparty.id]))[thirdparty.id]
+async def custom_of(thirdparty) -> dict:
+    values = (await customfields.values_by_owner("thirdparty", [thirdparty.id]))[thirdparty.id]
+    return {key: value for key, value in values.items() if value is not None}
 
 
 def same(value, expected) -> bool:
@@ -47,18 +48,18 @@ def same(value, expected) -> bool:
 
 async def test_only_admins_define_redefine_and_remove(db):
     with pytest.raises(Forbidden):
-        await customfields.define(ALICE, "thirdparty", "segment", "Segment", "string")
+        await customfields.define(context(ALICE), "thirdparty", "segment", "Segment", "string")
     assert await CustomField.all().count() == 0
     field = await define("segment", "string")
     with pytest.raises(Forbidden):
-        await customfields.redefine(ALICE, field.id, label="Renamed")
+        await customfields.redefine(context(ALICE), field.id, label="Renamed")
     with pytest.raises(Forbidden):
-        await customfields.remove(ALICE, field.id)
+        await customfields.remove(context(ALICE), field.id)
     assert (await CustomField.get(id=field.id)).label == "Segment"
 
 
 async def test_define_stores_the_definition(db):
-    field = await customfields.define(ADMIN, "thirdparty", "segment", " Segment ", "select",
+    field = await customfields.define(context(ADMIN), "thirdparty", "segment", " Segment ", "select",
                                       options=[{"key": " smb ", "label": " Small business "}],
                                       default="Small business", required=True)
     stored = await CustomField.get(id=field.id)
@@ -71,7 +72,7 @@ async def test_define_stores_the_definition(db):
 
 
 async def test_an_option_may_be_labelled_with_its_own_key(db):
-    field = await customfields.define(ADMIN, "contact", "role", "Role", "select",
+    field = await customfields.define(context(ADMIN), "contact", "role", "Role", "select",
                                       options=[{"key": "buyer", "label": "Buyer"}, {"key": "user", "label": "User"}])
     assert [option["key"] for option in field.options] == ["buyer", "user"]
 
@@ -91,7 +92,7 @@ async def test_an_option_may_be_labelled_with_its_own_key(db):
 async def test_define_refuses_a_bad_definition(db, applies_to, key, label, field_type, options, field):
     await define("existing", "string")
     with pytest.raises(ValidationError) as error:
-        await customfields.define(ADMIN, applies_to, key, label, field_type, **options)
+        await customfields.define(context(ADMIN), applies_to, key, label, field_type, **options)
     assert error.value.field == field
     assert [f.key for f in await CustomField.all()] == ["existing"]
 
@@ -105,7 +106,7 @@ async def test_the_same_key_may_serve_third_parties_and_contacts(db):
 async def test_at_most_forty_fields_per_target(db):
     for number in range(customfields.MAX_FIELDS):
         await CustomField.create(applies_to="thirdparty", key=f"f{number}", label=f"F{number}",
-                                 field_type="string", position=number)
+                                 field_type="string", position=number, created_at=clock.now())
     with pytest.raises(Conflict):
         await define("one_more", "string")
     assert (await define("one_more", "string", applies_to="contact")).key == "one_more"
@@ -306,7 +307,7 @@ async def test_redefine_changes_label_options_default_and_flags(db):
     field = await define("segment", "select")
     tp = await new(custom={"segment": "smb"})
     options = [*SEGMENTS, {"key": "gov", "label": "Government"}]
-    changed = await customfields.redefine(ADMIN, field.id, label="Market", options=options, default="gov",
+    changed = await customfields.redefine(context(ADMIN), field.id, label="Market", options=options, default="gov",
                                           required=True, position=5)
     stored = await CustomField.get(id=field.id)
     assert (stored.key, stored.field_type, stored.label, stored.default, stored.required, stored.position) == (
@@ -319,10 +320,10 @@ async def test_redefine_changes_label_options_default_and_flags(db):
 async def test_redefine_refuses_a_bad_change(db):
     field = await define("segment", "select")
     with pytest.raises(ValidationError) as error:
-        await customfields.redefine(ADMIN, field.id, label="Segment", options=[])
+        await customfields.redefine(context(ADMIN), field.id, label="Segment", options=[])
     assert error.value.field == "options"
     with pytest.raises(NotFound):
-        await customfields.redefine(ADMIN, 404, label="X")
+        await customfields.redefine(context(ADMIN), 404, label="X")
     assert (await CustomField.get(id=field.id)).options == SEGMENTS
 
 
@@ -331,16 +332,16 @@ async def test_making_a_field_unique_checks_and_then_enforces(db):
     first = await new("First", custom={"siret": "123"})
     second = await new("Second", custom={"siret": "123"})
     with pytest.raises(ValidationError) as error:
-        await customfields.redefine(ADMIN, field.id, label="SIRET", unique=True)
+        await customfields.redefine(context(ADMIN), field.id, label="SIRET", unique=True)
     assert error.value.field == "unique"
     assert not (await CustomField.get(id=field.id)).unique
     await edit(second, {"siret": "456"})
-    await customfields.redefine(ADMIN, field.id, label="SIRET", unique=True)
+    await customfields.redefine(context(ADMIN), field.id, label="SIRET", unique=True)
     with pytest.raises(ValidationError) as error:
         await new("Third", custom={"siret": "123"})
     assert error.value.field == "cf.siret"
     # and back: not unique any more, the value may repeat
-    await customfields.redefine(ADMIN, field.id, label="SIRET", unique=False)
+    await customfields.redefine(context(ADMIN), field.id, label="SIRET", unique=False)
     third = await new("Third", custom={"siret": "123"})
     assert await custom_of(third) == await custom_of(first) == {"siret": "123"}
 
@@ -349,7 +350,7 @@ async def test_remove_deletes_the_field_and_its_values(db):
     kept = await define("kept", "string")
     removed = await define("removed", "integer")
     tp = await new(custom={"kept": "a", "removed": "1"})
-    await customfields.remove(ADMIN, removed.id)
+    await customfields.remove(context(ADMIN), removed.id)
     assert [f.key for f in await customfields.definitions("thirdparty")] == ["kept"]
     assert await CustomFieldValue.filter(field_id=removed.id).count() == 0
     assert await custom_of(tp) == {"kept": "a"}
@@ -357,7 +358,7 @@ async def test_remove_deletes_the_field_and_its_values(db):
         await edit(tp, {"removed": "2"})
     assert error.value.field == "cf.removed"
     with pytest.raises(NotFound):
-        await customfields.remove(ADMIN, removed.id)
+        await customfields.remove(context(ADMIN), removed.id)
     assert (await CustomField.get(id=kept.id)).key == "kept"
 
 
@@ -370,9 +371,9 @@ async def test_values_by_owner(db):
     second = await new("Second", custom={"size": "2"})
     bare = await new("Bare")
     values = await customfields.values_by_owner("thirdparty", [first.id, second.id, bare.id])
-    assert values == {first.id: {"size": 1}, second.id: {"size": 2}, bare.id: {}}
+    assert values == {first.id: {"size": 1}, second.id: {"size": 2}, bare.id: {"size": None}}
     assert await customfields.values_by_owner("thirdparty", []) == {}
-    assert await customfields.values_by_owner("contact", [first.id]) == {first.id: {}}
+    assert await customfields.values_by_owner("contact", [first.id]) == {first.id: {"size": None}}
 
 
 async def test_displayed_shows_set_fields_by_position_in_words(db):
@@ -383,19 +384,21 @@ async def test_displayed_shows_set_fields_by_position_in_words(db):
     await define("unset", "string", label="Unset", position=4)
     tp = await new(custom={"budget": "1234.5", "segments": "ent;smb", "partner": "no",
                            "meeting": "2026-11-28T13:05Z"})
-    assert await customfields.displayed("thirdparty", thirdparty=tp, tz=PARIS) == [
+    fields = await customfields.definitions("thirdparty")
+    values = (await customfields.values_by_owner("thirdparty", [tp.id]))[tp.id]
+    assert customfields.displayed(fields, values, PARIS) == [
         ("Next meeting", "2026-11-28 14:05"),
         ("Segments", "Small business, Enterprise"),
         ("Partner", "No"),
         ("Budget", "1,234.50"),
     ]
-    assert (await customfields.displayed("thirdparty", thirdparty=tp))[0] == ("Next meeting", "2026-11-28 13:05")
+    assert customfields.displayed(fields, values, UTC)[0] == ("Next meeting", "2026-11-28 13:05")
 
 
 async def test_a_date_time_typed_without_offset_is_read_in_crm_timezone(db):
     await define("visit", "datetime")
-    tp = await thirdparties.create(ALICE, {"name": "Acme", "type": "customer"}, tz=PARIS,
+    tp = await thirdparties.create(context(tz=PARIS), {"name": "Acme", "type": "customer"},
                                    custom={"visit": "2026-11-28 14:05"})
     assert (await custom_of(tp))["visit"] == datetime(2026, 11, 28, 13, 5, tzinfo=timezone.utc)
-    await thirdparties.update(ALICE, tp.id, {}, custom={"visit": "2026-07-01 09:00"}, tz=PARIS)
+    await thirdparties.update(context(tz=PARIS), tp.id, {}, custom={"visit": "2026-07-01 09:00"})
     assert (await custom_of(tp))["visit"] == datetime(2026, 7, 1, 7, 0, tzinfo=timezone.utc)

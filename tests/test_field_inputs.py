@@ -4,7 +4,7 @@ from decimal import Decimal
 
 import pytest
 
-from bot.field_inputs import input_block, submitted_value
+from bot.field_inputs import input_block, shows, submitted_value
 from crm.errors import ValidationError
 from crm.fieldtypes import CHOICE_TYPES, FIELD_TYPES, FieldSpec, parse
 
@@ -135,9 +135,11 @@ def test_submitted_value_refuses_an_element_of_another_type():
     ("boolean", "1", {"initial_options": [CHECKBOX]}),
     ("select", "ent", {"initial_option": {"text": {"type": "plain_text", "text": "Enterprise"}, "value": "ent"}}),
 ])
-def test_the_default_fills_an_empty_input(field_type, default, initial):
-    element = input_block(probe(field_type, default=default))["element"]
+def test_the_default_fills_an_empty_input_of_a_new_record(field_type, default, initial):
+    element = input_block(probe(field_type, default=default), creating=True)["element"]
     assert element | initial == element
+    # an existing record's empty value stays empty: the default is for new records only
+    assert not set(initial) & set(input_block(probe(field_type, default=default))["element"])
 
 
 def test_no_initial_attribute_without_value_or_default():
@@ -157,14 +159,36 @@ def test_block_id_can_be_chosen():
     assert input_block(probe("string"), block_id="row_3")["block_id"] == "row_3"
 
 
-def test_options_beyond_slack_limit_are_cut_and_not_preselected():
+def test_more_options_than_a_static_select_holds_use_an_external_select():
     options = [{"key": f"o{number}", "label": f"Option {number}"} for number in range(120)]
     definition = FieldSpec(key="probe", label="Probe", field_type="multiselect", options=options)
     element = input_block(definition, ["o5", "o110"])["element"]
-    assert len(element["options"]) == 100
-    assert [option["value"] for option in element["initial_options"]] == ["o5"]
+    assert element["type"] == "multi_external_select" and "options" not in element
+    assert [option["value"] for option in element["initial_options"]] == ["o5", "o110"]
     single = input_block(FieldSpec(key="probe", label="Probe", field_type="select", options=options), "o110")
-    assert "initial_option" not in single["element"]
+    assert single["element"]["type"] == "external_select"
+    assert single["element"]["initial_option"] == {"text": {"type": "plain_text", "text": "Option 110"},
+                                                   "value": "o110"}
+    assert submitted_value(definition, {"type": "multi_external_select",
+                                        "selected_options": [{"value": "o110"}]}) == ["o110"]
+
+
+@pytest.mark.parametrize("field_type, value", [("select", "gone"), ("multiselect", ["smb", "gone"])])
+def test_a_value_whose_option_was_removed_is_not_shown_but_described(field_type, value):
+    definition = FieldSpec(key="probe", label="Probe", field_type=field_type, required=True,
+                           options=[{"key": "smb", "label": "Small business"}])
+    block = input_block(definition, value)
+    assert not shows(definition, value)
+    assert "initial_option" not in block["element"] and "initial_options" not in block["element"]
+    assert block["optional"] is True  # left empty, the value is kept
+    assert "gone (removed option)" in block["hint"]["text"] and "Leave this empty to keep it" in block["hint"]["text"]
+
+
+def test_a_text_longer_than_a_slack_box_is_not_shown_but_described():
+    definition = probe("text")
+    block = input_block(definition, "x" * 4200)
+    assert "initial_value" not in block["element"] and "4,200 characters" in block["hint"]["text"]
+    assert shows(definition, "x" * 3000) and not shows(definition, "x" * 3001)
 
 
 def test_long_texts_are_cut_to_slack_limits():

@@ -201,7 +201,7 @@ def test_sort_number_for_integers_and_amounts_only(field_type, value, number):
     ("boolean", True, None, "Yes"),
     ("boolean", False, None, "No"),
     ("select", "smb", None, "Small business"),
-    ("select", "gold", None, "gold"),  # an option removed since: its key still shows
+    ("select", "gold", None, "gold (removed option)"),  # an option removed since: its key still shows
     ("multiselect", ["smb", "ent"], None, "Small business, Enterprise"),
     ("email", "jane@example.com", None, "jane@example.com"),
     ("url", None, None, ""),

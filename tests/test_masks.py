@@ -22,9 +22,10 @@ def utc(*parts: int) -> datetime:
 @pytest.mark.parametrize("object_type, prefix", [
     ("thirdparty", "CU"), ("proposal", "PR"), ("order", "SO"), ("intervention", "FI"), ("invoice", "IN"),
 ])
-def test_defaults_parse_and_render(object_type, prefix):
+def test_defaults_restart_each_month_and_render(object_type, prefix):
     mask = parse_mask(DEFAULT_MASKS[object_type])
-    assert (mask.width, mask.start, mask.reset_month, mask.uses_type) == (5, 1, None, False)
+    assert (mask.width, mask.start, mask.reset_month, mask.uses_type) == (5, 1, 0, False)
+    assert mask.period_key(MID_NOVEMBER, PARIS) == "2026-11"
     assert mask.render(mask.first_value, MID_NOVEMBER, PARIS) == f"{prefix}2611-00001"
 
 

@@ -9,21 +9,36 @@ from pathlib import Path
 import pytest
 from tortoise import connections
 
-from crm import db as crm_db
+from crm import clock, db as crm_db, numbering, search
 from crm import thirdparties
-from models import ThirdParty
+from crm.masks import DEFAULT_MASKS
+from models import NumberingMask, ThirdParty
 from tests import database
-from tests.conftest import ALICE
+from tests.conftest import context
 
 CRM = Path(sys.executable).with_name("crm")
-MIGRATIONS = ["0001_initial", "0002_thirdparty_email_key"]
+MIGRATIONS = ["0001_initial", "0002_thirdparty_email_key", "0003_integrity_and_indexes"]
 CREATED = datetime(2025, 3, 1, 10, 0, tzinfo=timezone.utc)
-# third parties as version 0001 stored them: no email_key column yet
+# third parties as version 0001 stored them: no email_key column yet, names folded to [0-9a-z]
 OLD_ROWS = [
     ("CU2503-00001", "Acme", "acme", "Sales@ACME.Example"),
     ("CU2503-00002", "Globex", "globex", "info@globex.example"),
-    ("CU2503-00003", "Initech", "initech", ""),
+    ("CU2503-00003", "ООО Москва", "", ""),
 ]
+# Every index a lookup, a card, an export or a merge relies on, by table.
+EXPECTED_INDEXES = {
+    "crm_thirdparty": {"crm_thirdparty_code_upper", "crm_thirdparty_name_fold", "crm_thirdparty_email_key"},
+    "crm_contact": {"crm_contact_thirdparty"},
+    "crm_event": {"crm_event_thirdparty_time", "crm_event_contact"},
+    "crm_custom_value": {"crm_custom_value_thirdparty", "crm_custom_value_contact"},
+    "crm_thirdparty_tag": {"crm_thirdparty_tag_tag"},
+    "crm_thirdparty_rep": {"crm_thirdparty_rep_user"},
+}
+# What each foreign key's index must start with, so that following it is a lookup.
+FOREIGN_KEYS = [("crm_contact", "thirdparty_id"), ("crm_event", "thirdparty_id"), ("crm_event", "contact_id"),
+                ("crm_custom_value", "thirdparty_id"), ("crm_custom_value", "contact_id"),
+                ("crm_thirdparty_tag", "crm_thirdparty_id"), ("crm_thirdparty_tag", "tag_id"),
+                ("crm_thirdparty_rep", "crm_thirdparty_id"), ("crm_thirdparty_rep", "user_id")]
 
 
 async def other_database(tmp_path) -> str:
@@ -63,18 +78,26 @@ async def insert_0001_rows() -> None:
         )
 
 
-async def test_upgrade_keeps_rows_and_fills_the_new_email_key(fresh_url):
+async def test_upgrade_keeps_rows_fills_new_columns_and_keeps_the_masks_in_use(fresh_url):
     await crm_db.connect(fresh_url)
     assert await crm_db.pending_migrations() == MIGRATIONS
     assert await crm_db.upgrade(fresh_url, target="0001_initial") == ["0001_initial"]
-    assert await crm_db.pending_migrations() == ["0002_thirdparty_email_key"]
+    assert await crm_db.pending_migrations() == MIGRATIONS[1:]
     await insert_0001_rows()
 
-    assert await crm_db.upgrade(fresh_url) == ["0002_thirdparty_email_key"]
+    assert await crm_db.upgrade(fresh_url) == MIGRATIONS[1:]
     rows = await ThirdParty.all().order_by("id")
-    assert [(tp.code, tp.name, tp.name_key, tp.email) for tp in rows] == OLD_ROWS
+    assert [(tp.code, tp.name, tp.email) for tp in rows] == [(code, name, email) for code, name, _, email in OLD_ROWS]
     assert [tp.email_key for tp in rows] == ["sales@acme.example", "info@globex.example", ""]
     assert {(tp.town, tp.created_at) for tp in rows} == {("Paris", CREATED)}
+    # names are folded again, in every script: the Cyrillic one is found now
+    assert [(tp.name_fold, tp.name_key) for tp in rows] == [
+        ("acme", "acme"), ("globex", "globex"), ("ооо москва", "москва")]
+    assert [tp.id for tp in await search.search(context(), "москва")] == [rows[2].id]
+    assert (await thirdparties.resolve(context(), "ооо МОСКВА")).id == rows[2].id
+    # this installation numbered third parties with the old defaults: it keeps them
+    stored = dict(await NumberingMask.all().values_list("object_type", "mask"))
+    assert stored["thirdparty"] == "CU{yy}{mm}-{00000}" and set(stored) == set(DEFAULT_MASKS)
 
     assert await crm_db.pending_migrations() == []
     assert await crm_db.upgrade(fresh_url) == []
@@ -82,11 +105,62 @@ async def test_upgrade_keeps_rows_and_fills_the_new_email_key(fresh_url):
         await crm_db.upgrade(fresh_url, target="0001_initial")
     assert await crm_db.pending_migrations() == []
     # the migrated schema works for the domain: old rows are found by their key, new ones get codes
-    [duplicate] = await thirdparties.likely_duplicates({"name": "X", "email": "sales@acme.EXAMPLE"})
+    [duplicate] = await thirdparties.likely_duplicates(context(), {"name": "X", "email": "sales@acme.EXAMPLE"})
     assert duplicate.code == "CU2503-00001"
-    created = await thirdparties.create(ALICE, {"name": "Umbrella", "type": "prospect", "email": "A@B.example"},
-                                        tz=timezone.utc)
-    assert created.email_key == "a@b.example"
+    clock.freeze(datetime(2025, 3, 2, tzinfo=timezone.utc))
+    created = await thirdparties.create(context(), {"name": "Umbrella", "type": "prospect", "email": "A@B.example"})
+    clock.freeze(None)
+    assert created.code == "CU2503-00004"  # the kept mask, its codes already taken skipped
+    assert (await ThirdParty.get(id=created.id)).email_key == "a@b.example"
+
+
+async def test_a_new_installation_gets_the_monthly_defaults(fresh_url):
+    await crm_db.connect(fresh_url)
+    await crm_db.upgrade(fresh_url)
+    assert await NumberingMask.all().count() == 0
+    assert (await numbering.current_mask("thirdparty")).text == "CU{yy}{mm}-{00000@0}"
+
+
+async def indexes_of(url: str) -> dict[str, dict[str, list[str]]]:
+    """table -> index name -> its columns (or expression), read from the database's own catalogue."""
+    found: dict[str, dict[str, list[str]]] = {}
+    if url.startswith("sqlite://"):
+        import sqlite3
+
+        with sqlite3.connect(url[len("sqlite://"):]) as connection:
+            for table, name in connection.execute("SELECT tbl_name, name FROM sqlite_master WHERE type = 'index'"):
+                columns = [row[2] or "<expression>" for row in connection.execute(f"PRAGMA index_info('{name}')")]
+                found.setdefault(table, {})[name] = columns
+        return found
+    import asyncpg
+
+    connection = await asyncpg.connect(url)
+    try:
+        rows = await connection.fetch(
+            "SELECT t.relname AS tbl, i.relname AS idx, "
+            "array(SELECT pg_get_indexdef(x.indexrelid, k + 1, true) FROM generate_subscripts(x.indkey, 1) AS k "
+            "      ORDER BY k) AS columns "
+            "FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid JOIN pg_class t ON t.oid = x.indrelid "
+            "JOIN pg_namespace n ON n.oid = t.relnamespace WHERE n.nspname = 'public'")
+    finally:
+        await connection.close()
+    for row in rows:
+        found.setdefault(row["tbl"], {})[row["idx"]] = list(row["columns"])
+    return found
+
+
+async def test_crm_db_upgrade_creates_every_index_reads_and_merges_follow(migrated, tmp_path):
+    url = await other_database(tmp_path)
+    try:
+        finish(upgrade_command(url, tmp_path))
+        indexes = await indexes_of(url)
+    finally:
+        await drop(url)
+    for table, names in EXPECTED_INDEXES.items():
+        assert names <= set(indexes.get(table, {})), (table, sorted(indexes.get(table, {})))
+    for table, column in FOREIGN_KEYS:
+        leading = {columns[0] for columns in indexes[table].values()}
+        assert column in leading, (table, column, indexes[table])
 
 
 async def test_the_session_database_is_up_to_date(db):

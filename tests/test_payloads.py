@@ -9,31 +9,39 @@ import json
 import os
 from datetime import datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import pytest
 
 from bot import cards, forms
+from crm.agenda import EventRecord
+from crm.customfields import FieldDefinition
 from crm.fieldtypes import FieldSpec
+from crm.records import ContactRecord, ThirdPartyRecord
 from crm.thirdparties import Card
-from models import Contact, Event, ThirdParty
 
 PAYLOADS = Path(__file__).parent / "payloads"
 CREATED = datetime(2026, 11, 3, 9, 30, tzinfo=timezone.utc)
 
 
 def sample_card() -> Card:
-    tp = ThirdParty(
-        id=7, code="CU2611-00007", name="Acme Widgets", type="customer", status="active",
-        email="sales@acme.example", phone="+33 1 23 45 67 89", website="https://acme.example",
-        zip="75002", town="Paris", country="FR", vat_id="FR12345678901", note_private="Prefers calls.",
-        created_at=CREATED, updated_at=CREATED, created_by="U0ALICE",
+    tp = ThirdPartyRecord(
+        id=7, code="CU2611-00007", name="Acme Widgets", alias="", type="customer", status="active",
+        email="sales@acme.example", phone="+33 1 23 45 67 89", website="https://acme.example", address="",
+        zip="75002", town="Paris", country="FR", language="", vat_id="FR12345678901", note_public="",
+        note_private="Prefers calls.", created_at=CREATED, updated_at=CREATED, created_by="U0ALICE",
+        updated_by="U0ALICE",
     )
-    contact = Contact(id=3, first_name="Jane", last_name="Doe", job_title="Buyer", email="jane@acme.example")
-    event = Event(id=1, code="COMPANY_CREATE", occurred_at=CREATED, user_id="U0ALICE",
-                  label="Customer Acme Widgets created (CU2611-00007)")
+    contact = ContactRecord(
+        id=3, thirdparty_id=7, first_name="Jane", last_name="Doe", job_title="Buyer", email="jane@acme.example",
+        phone="", address="", zip="", town="", country="", language="", note="", created_at=CREATED,
+        updated_at=CREATED, created_by="U0ALICE", updated_by="U0ALICE",
+    )
+    event = EventRecord(id=1, code="COMPANY_CREATE", occurred_at=CREATED, user_id="U0ALICE", thirdparty_id=7,
+                        contact_id=None, label="Customer Acme Widgets created", details={})
+    segment = FieldDefinition(id=1, applies_to="thirdparty", key="segment", label="Segment", field_type="select",
+                              options=[{"key": "smb", "label": "Small business"}])
     return Card(thirdparty=tp, contacts=[contact], tags=["vip"], sales_reps=["U0ALICE"],
-                custom=[("Segment", "Small business")], events=[event])
+                custom=[(segment, "smb")], events=[event])
 
 
 def sample_fields() -> list[FieldSpec]:
@@ -43,8 +51,10 @@ def sample_fields() -> list[FieldSpec]:
 
 
 EXAMPLES = {
-    "record_card": lambda: cards.record_card(sample_card(), ZoneInfo("Europe/Paris")),
-    "create_modal": lambda: forms.thirdparty_modal(sample_fields()),
+    "record_card": lambda: cards.record_card(sample_card(), can_write=True),
+    "shared_card": lambda: cards.record_card(sample_card(), private=False, names={"U0ALICE": "alice"},
+                                             shared_by="U0ALICE"),
+    "create_modal": lambda: forms.new_thirdparty_modal(sample_fields()),
     "help": cards.help_message,
 }
 

@@ -36,9 +36,12 @@ async def test_web_answers_signed_slack_requests_and_the_worker_stops_cleanly(tm
     worker = await Process("worker", env, tmp_path).start()
     try:
         await web.wait_ready(http)
-        alice = SlackClient(http, f"http://127.0.0.1:{port}", SIGNING_SECRET, user_id=ALICE.id)
+        alice = SlackClient(http, f"http://127.0.0.1:{port}", SIGNING_SECRET, user_id=ALICE.id,
+                            response_url=slack.response_url("web"))
         reply = await alice.command("new customer Tyrell Corporation")
-        assert reply.status == 200 and "Tyrell Corporation" in reply.text
+        assert (reply.status, reply.text) == (200, "")
+        [answer] = await slack.wait_for_response()
+        assert "Tyrell Corporation" in answer.body["text"]
         assert slack.calls_to("users.info")[0].token == "xoxb-test"
         await worker.wait_for_log("worker ready")  # it migrated the same database meanwhile
     finally:

@@ -11,12 +11,15 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import asyncpg
+import pytest
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.web.async_client import AsyncWebClient
 
 from tests.conftest import ALICE
-from tests.slack_requests import JSON, Built, block_actions, event_callback, slash_command, view_submission
+from tests.slack_requests import (
+    JSON, Built, SlackClient, block_actions, event_callback, slash_command, view_submission,
+)
 from tests.slack_stub import SlackStub
 from tests.processes import Process, base_env, free_port
 
@@ -78,21 +81,49 @@ def socket_mode_env(tmp_path: Path, database_url: str, slack: SlackStub) -> dict
             "SLACK_APP_TOKEN": APP_TOKEN, "SLACK_API_URL": slack.api_url}
 
 
-async def test_web_in_socket_mode_answers_a_command_in_the_ack_and_stops_cleanly(tmp_path, own_database, slack):
+async def test_web_in_socket_mode_acks_a_command_then_answers_it_and_stops_cleanly(tmp_path, own_database, slack):
     web = await Process("web", socket_mode_env(tmp_path, own_database, slack), tmp_path).start()
     try:
         await slack.wait_for_socket_connection()
-        command = slash_command("new prospect Socket Corp", user_id=ALICE.id)
+        command = slash_command("new prospect Socket Corp", user_id=ALICE.id, response_url=slack.response_url("socket"))
         ack = await slack.wait_for_socket_ack(await slack.socket_send("slash_commands", socket_payload(command)))
+        [answer] = await slack.wait_for_response()
     finally:
         code, output = await web.stop()
     assert code == 0, output
     assert "connected to Slack in Socket Mode" in output
     [code_in_database] = await thirdparty_codes(own_database, "Socket Corp")
     assert code_in_database.startswith("CU")
-    assert "Socket Corp" in ack["payload"]["text"] and code_in_database in json.dumps(ack["payload"]["blocks"])
+    assert "payload" not in ack  # acknowledged at once, answered after
+    assert answer.name == "socket"
+    assert "Socket Corp" in answer.body["text"] and code_in_database in json.dumps(answer.body["blocks"])
     assert slack.calls_to("apps.connections.open")[0].token == APP_TOKEN
     assert slack.calls_to("users.info")[0].token == BOT_TOKEN
+
+
+@pytest.mark.parametrize("secret", ["unused-in-socket-mode", "", "anything"])
+async def test_without_a_signing_secret_nothing_reaches_the_app_over_http(tmp_path, own_database, slack, http, secret):
+    """Socket Mode without SLACK_SIGNING_SECRET: requests over HTTP are refused however they are
+    signed (the old placeholder secret included), and the other routes keep working."""
+    env = socket_mode_env(tmp_path, own_database, slack)
+    web = await Process("web", env, tmp_path).start()
+    try:
+        await web.wait_ready(http)
+        intruder = SlackClient(http, f"http://127.0.0.1:{env['PORT']}", secret, user_id=ALICE.id,
+                               response_url=slack.response_url("intruder"))
+        replies = [await intruder.command("new prospect Intruder Ltd"),
+                   await intruder.post(*view_submission("thirdparty_new", {}))]
+        async with http.get(f"http://127.0.0.1:{env['PORT']}/healthz") as health:
+            healthy = (health.status, await health.text())
+        async with http.get(f"http://127.0.0.1:{env['PORT']}/") as setup:
+            setup_status = setup.status
+    finally:
+        code, output = await web.stop()
+    assert code == 0, output
+    assert [reply.status for reply in replies] == [404, 404]
+    assert await thirdparty_codes(own_database, "Intruder Ltd") == []
+    assert healthy == (200, "ok") and setup_status == 200
+    assert slack.calls_to("users.info") == [] and slack.responses == []
 
 
 async def test_web_is_ready_and_stops_on_sigterm_while_slack_refuses_the_connection(

@@ -1,7 +1,8 @@
-"""`make bench`: what creating third parties costs on PostgreSQL, beside a bare baseline
-measured in the same run (see BENCHMARKS.md).
+"""`make bench`: what creating third parties costs on PostgreSQL, and how fast Slack's
+requests are acknowledged, each beside a bare baseline measured in the same run (see
+BENCHMARKS.md). `--only codes` or `--only ack` runs one of the two.
 
-Measures, each on a fresh database created on the server CRM_BENCH_POSTGRES names:
+Codes measures, each on a fresh database created on the server CRM_BENCH_POSTGRES names:
 
 - third parties created one per call through the domain layer (`crm.thirdparties.create`:
   validation, customer code, search text, COMPANY_CREATE event) by one process;
@@ -12,7 +13,11 @@ The baseline of each is a bare INSERT loop of the same rows (same columns, async
 transaction per row) in the same number of processes. Each side runs `--repeats` times,
 alternately, and the medians are quoted. The ratio is our median time divided by the
 baseline's: 1.0 would be as fast as bare INSERTs, 3.0 three times as slow. Targets are
-ceilings on it. Results also go to bench/results/latest.json.
+ceilings on it.
+
+The ack measure (bench/ack.py): `crm web` answering signed `/crm search` and `/crm show`,
+50 at a time on 10,000 third parties, beside a bare Bolt app that only acks, and two
+`crm web` processes beside one. Results also go to bench/results/latest.json.
 """
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
+from bench import ack
 from bench.workload import audit_codes, bare_inserter, domain_creator, expected_codes, run_in_processes
 from crm import clock, db as crm_db
 from tests.database import create_postgres_database, drop_postgres_database
@@ -129,10 +135,14 @@ async def run_measure(measure: Measure, server_url: str, repeats: int) -> Result
     return result
 
 
-def table(results: list[Result]) -> str:
+def table(results: list[Result], ack_result: ack.AckResult | None) -> str:
     header = ("measure", "ours (median)", "baseline (median)", "ratio", "target", "met")
-    rows = [header] + [_table_row(result) for result in results]
-    widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
+    rows = [header] + [_table_row(result) for result in results] + (ack_result.summary_rows() if ack_result else [])
+    return aligned(rows)
+
+
+def aligned(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]))]
     return "\n".join("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip() for row in rows)
 
 
@@ -149,35 +159,52 @@ def _figure(measure: Measure, seconds: list[float]) -> str:
     return f"{median:.2f} s ({measure.rows / median:,.0f} rows/s)"
 
 
-def write_results(results: list[Result], repeats: int) -> None:
+def write_results(results: list[Result], ack_result: ack.AckResult | None, repeats: int) -> None:
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
         "repeats": repeats,
         "measures": [result.as_json() for result in results],
     }
+    if ack_result is not None:
+        document["ack"] = ack_result.as_json()
     RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
 
 
-async def main(server_url: str, repeats: int) -> list[Result]:
-    print(f"Each side runs {repeats} times, alternately, each time on a fresh database; medians quoted.")
-    results = [await run_measure(measure, server_url, repeats) for measure in MEASURES]
+async def run_ack(server_url: str, repeats: int) -> ack.AckResult:
+    async with fresh_database(server_url) as url:
+        return await ack.measure(url, repeats)
+
+
+async def main(server_url: str, repeats: int, only: str | None) -> tuple[list[Result], ack.AckResult | None]:
+    results = []
+    if only != "ack":
+        print(f"Each side runs {repeats} times, alternately, each time on a fresh database; medians quoted.")
+        results = [await run_measure(measure, server_url, repeats) for measure in MEASURES]
+    ack_result = await run_ack(server_url, repeats) if only != "codes" else None
     print()
-    print(table(results))
+    print(table(results, ack_result))
     for result in results:
         status = "; ".join(result.code_problems) or "unique and gapless in every run"
         print(f"codes of '{result.measure.name}': {status}")
-    write_results(results, repeats)
+    if ack_result is not None:
+        print()
+        print(aligned(ack_result.detail_rows()))
+        print(f"Slack requests: {len(ack_result.problems)} failures" if ack_result.problems
+              else "Slack requests: every answer right (HTTP 200, acked within 3 s, answers name their record)")
+    write_results(results, ack_result, repeats)
     print(f"written to {RESULTS_FILE}")
-    return results
+    return results, ack_result
 
 
 if __name__ == "__main__":  # spawned worker processes import this module too
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs of each side (default 3)")
+    parser.add_argument("--only", choices=("codes", "ack"), help="run one measure (default: both)")
     arguments = parser.parse_args()
     server = os.environ.get("CRM_BENCH_POSTGRES")
     if not server:
         sys.exit("Set CRM_BENCH_POSTGRES to a PostgreSQL server URL (make bench does).")
-    outcome = asyncio.run(main(server, arguments.repeats))
-    sys.exit(1 if any(result.code_problems for result in outcome) else 0)  # a slow figure is still a run
+    results, ack_result = asyncio.run(main(server, arguments.repeats, arguments.only))
+    failed = any(result.code_problems for result in results) or bool(ack_result and ack_result.problems)
+    sys.exit(1 if failed else 0)  # a slow figure is still a run

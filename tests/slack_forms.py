@@ -11,6 +11,8 @@ from typing import Any
 TEXT_ELEMENTS = {"plain_text_input", "email_text_input", "url_text_input", "number_input"}
 SINGLE_CHOICE = {"static_select", "radio_buttons"}
 MULTI_CHOICE = {"checkboxes", "multi_static_select"}
+# Their options come from the app as the person types: an answer is the option object itself.
+EXTERNAL_CHOICE = {"external_select": "selected_option", "multi_external_select": "selected_options"}
 
 
 def fill(view: dict[str, Any], answers: dict[str, Any] | None = None) -> dict[str, Any]:
@@ -45,6 +47,9 @@ def _element_state(element: dict[str, Any], answer: Any) -> dict[str, Any]:
         return {"type": kind, "selected_option": selected}
     if kind in MULTI_CHOICE:
         return {"type": kind, "selected_options": _options(element, answer) if given else element.get("initial_options", [])}
+    if kind in EXTERNAL_CHOICE:
+        initial = "initial_option" if kind == "external_select" else "initial_options"
+        return {"type": kind, EXTERNAL_CHOICE[kind]: answer if given else element.get(initial)}
     if kind == "multi_users_select":
         return {"type": kind, "selected_users": list(answer) if given else element.get("initial_users", [])}
     if kind == "datepicker":

@@ -30,6 +30,15 @@ def filled_manifest(public_url: str) -> str:
     return MANIFEST.read_text(encoding="utf-8").replace(MANIFEST_BASE_URL, public_url.rstrip("/"))
 
 
+def _signed(verifier: SignatureVerifier, body: bytes, headers) -> bool:
+    """Whether Slack signed `body` with our secret, recently; any malformed header means no."""
+    try:
+        return verifier.is_valid(body, headers.get("X-Slack-Request-Timestamp", ""),
+                                 headers.get("X-Slack-Signature", ""))
+    except (ValueError, TypeError):
+        return False
+
+
 def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Application:
     """The aiohttp application; `slack` is None when Slack credentials are missing."""
     app = web.Application(client_max_size=MAX_BODY)
@@ -43,8 +52,7 @@ def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Applicatio
         if verifier is None:
             return web.Response(status=404, text="Slack requests arrive over Socket Mode on this server")
         body = await request.read()
-        if not verifier.is_valid(body, request.headers.get("X-Slack-Request-Timestamp", ""),
-                                 request.headers.get("X-Slack-Signature", "")):
+        if not _signed(verifier, body, request.headers):
             # one short line: the body of a forged request never goes to the log
             log.info("refused a request without a valid Slack signature from %s", request.remote)
             return web.Response(status=401, text="invalid signature")
@@ -52,7 +60,7 @@ def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Applicatio
             return web.Response(status=503, text="starting")
         try:
             bolt_request = await to_bolt_request(request)
-        except ValueError:  # signed, but not a Slack payload: nothing to answer
+        except Exception:  # noqa: BLE001 - signed, but not a Slack payload: nothing to answer
             log.warning("refused a signed request that is not a Slack payload (%d bytes)", len(body))
             return web.Response(status=400, text="malformed request")
         return await to_aiohttp_response(await slack.async_dispatch(bolt_request))

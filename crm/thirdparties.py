@@ -49,6 +49,7 @@ MAX_TAG_LENGTH = 64
 # Every tag of a record fits one 3,000-character text box: 40 × (64 + ", ").
 MAX_TAGS = 40
 SIMILAR_NAME_RATIO = 0.88
+DUPLICATE_CANDIDATES = 200
 MAX_REF_MATCHES = 10
 # A new record's code until the last step of its creation gives it the real one.
 PROVISIONAL_CODE = "(PROV{})"
@@ -138,7 +139,7 @@ async def likely_duplicates(ctx: Context, values: dict, *, exclude_id: int | Non
     key = name_key(name)
     if key:
         # candidates share the first letters of the normalised name; the ratio then decides
-        for tp in await scope.filter(name_key__startswith=key[:3]).limit(200):
+        for tp in await _by_prefix(scope, "name_key", key[:3], limit=DUPLICATE_CANDIDATES):
             if numbers_differ(tp.name, name):
                 continue
             if tp.name_key == key or SequenceMatcher(None, tp.name_key, key).ratio() >= SIMILAR_NAME_RATIO:
@@ -310,14 +311,23 @@ async def resolve(ctx: Context, ref: str) -> ThirdPartyRecord:
     exact = await scope.filter(name_fold=folded).order_by("name").limit(MAX_REF_MATCHES) if folded else []
     if len(exact) == 1:
         return records.thirdparty(exact[0])
-    candidates = exact or (await scope.filter(name_fold__gte=folded, name_fold__lt=folded + PREFIX_END)
-                           .order_by("name_fold").limit(MAX_REF_MATCHES) if folded else [])
+    candidates = exact or await _by_prefix(scope, "name_fold", folded)
+    if not candidates:  # "Dupont" finds "SARL Dupont": legal forms aside
+        candidates = await _by_prefix(scope, "name_key", name_key(ref))
     if len(candidates) == 1:
         return records.thirdparty(candidates[0])
     if not candidates:
         raise NotFound(f"No third party has the code or a name starting with “{ref[:80]}”. Try /crm search {ref[:80]}.")
     raise Ambiguous(f"“{ref[:80]}” matches several third parties; use the code.",
                     [records.thirdparty(tp) for tp in candidates])
+
+
+async def _by_prefix(scope, column: str, prefix: str, limit: int = MAX_REF_MATCHES) -> list[ThirdParty]:
+    """Records whose `column` starts with `prefix`: a range its bytewise index serves."""
+    if not prefix:
+        return []
+    return await (scope.filter(**{f"{column}__gte": prefix, f"{column}__lt": prefix + PREFIX_END})
+                  .order_by(column).limit(limit))
 
 
 @dataclass(frozen=True)

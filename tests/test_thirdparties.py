@@ -1,9 +1,11 @@
 """Third parties (SPEC §3, §4, §10): create, edit, permissions, REF lookup, search, duplicates, card."""
+import dataclasses
 from datetime import datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from tortoise.models import Model
 
 from crm import clock, contacts, customfields, search, thirdparties
 from crm.errors import Ambiguous, EditConflict, Forbidden, NotFound, ValidationError
@@ -496,3 +498,80 @@ async def test_card_shows_everything_of_the_record(db):
 async def test_card_of_a_missing_third_party_is_not_found(db):
     with pytest.raises(NotFound):
         await thirdparties.card(context(), 404)
+
+
+# --- every script (SPEC §3) ---
+
+@pytest.fixture(scope="class")
+async def scripts(migrated):
+    await database.empty_all_tables()
+    names = {
+        "cyrillic": "ООО Москва Трейд", "greek": "Αθηναϊκή Εταιρεία", "arabic": "شركة مُحَمَّد للتجارة",
+        "hebrew": 'כהן בע"מ', "japanese": "株式会社トヨタ", "chinese": "北京科技有限公司",
+    }
+    return {key: await new(name, town="Ζάκυνθος" if key == "greek" else "") for key, name in names.items()}
+
+
+class TestEveryScript:
+    @pytest.mark.parametrize("text, expected", [
+        ("Москва", "cyrillic"), ("москва трейд", "cyrillic"), ("МОСКВА", "cyrillic"),
+        ("αθηναικη", "greek"), ("ΑΘΗΝΑΪΚΉ", "greek"), ("ζακυνθος", "greek"),
+        ("محمد", "arabic"), ("مُحَمَّد", "arabic"),
+        ("כהן", "hebrew"), ('בע"מ', "hebrew"),
+        ("株式会社", "japanese"), ("トヨタ", "japanese"), ("ﾄﾖﾀ", "japanese"),  # half-width katakana
+        ("科技", "chinese"),
+    ])
+    async def test_search_finds_names_in_every_script(self, scripts, text, expected):
+        assert [tp.id for tp in await search.search(context(), text)] == [scripts[expected].id]
+
+    @pytest.mark.parametrize("ref, expected", [
+        ("ооо москва трейд", "cyrillic"), ("Москва", "cyrillic"), ("北京", "chinese"), ("כהן", "hebrew"),
+    ])
+    async def test_refs_resolve_in_every_script(self, scripts, ref, expected):
+        assert (await thirdparties.resolve(context(), ref)).id == scripts[expected].id
+
+    @pytest.mark.parametrize("name, expected", [
+        ("ООО «Москва Трейд»", "cyrillic"), ("Москва-Трейд", "cyrillic"), ("αθηναικη εταιρεια", "greek"),
+        ("شركة محمد للتجارة", "arabic"), ("כהן בעמ", "hebrew"), ("株式会社トヨタ", "japanese"),
+    ])
+    async def test_duplicates_are_flagged_in_every_script(self, scripts, name, expected):
+        found = await thirdparties.likely_duplicates(context(), {"name": name})
+        assert [tp.id for tp in found] == [scripts[expected].id]
+
+
+async def test_names_that_differ_only_in_their_numbers_are_different_businesses(db):
+    store = await new("Store 12")
+    assert await thirdparties.likely_duplicates(context(), {"name": "Store 13"}) == []
+    assert await thirdparties.likely_duplicates(context(), {"name": "Store 112"}) == []
+    assert [tp.id for tp in await thirdparties.likely_duplicates(context(), {"name": "STORE 12 Ltd"})] == [store.id]
+
+
+async def test_reads_return_plain_data_not_database_rows(db):
+    tp = await new("Acme", tags=["vip"])
+    await contacts.create(context(), tp.id, {"last_name": "Doe"})
+    card = await thirdparties.card(context(), tp.id)
+    for value in (tp, await thirdparties.resolve(context(), "Acme"), (await search.search(context(), "acme"))[0],
+                  card.thirdparty, card.contacts[0], card.events[0], (await thirdparties.edit_form(context(), tp.id))):
+        assert not isinstance(value, Model), value
+        with pytest.raises(dataclasses.FrozenInstanceError):
+            value.id = 0  # plain and frozen: nothing to save through it
+
+
+async def test_after_commit_hooks_run_once_the_data_is_saved_and_never_on_failure(db):
+    seen = []
+    ctx = context()
+    async with ctx.transaction() as uow:
+        created = await thirdparties.create(ctx, {"name": "Hooked", "type": "customer"})  # joins this unit of work
+        uow.after_commit(lambda: _note(seen, created.id))
+        assert seen == []
+    assert seen == [await ThirdParty.filter(name="Hooked").count()]
+    with pytest.raises(ValidationError):
+        async with ctx.transaction() as uow:
+            await thirdparties.create(ctx, {"name": "Doomed", "type": "customer"})
+            uow.after_commit(lambda: _note(seen, "never"))
+            await thirdparties.create(ctx, {"name": "", "type": "customer"})
+    assert "never" not in seen and await ThirdParty.filter(name="Doomed").count() == 0
+
+
+async def _note(seen: list, value) -> None:
+    seen.append(value)

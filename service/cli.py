@@ -7,7 +7,7 @@ import logging
 import sys
 from pathlib import Path
 
-from crm import db
+from crm import db, files
 from crm.settings import Settings, SettingsError, load_settings
 
 
@@ -19,6 +19,7 @@ def main(argv: list[str] | None = None) -> int:
     except SettingsError as error:
         print(f"crm: configuration error: {error}", file=sys.stderr)
         return 2
+    files.private_dir(settings.data_dir)
     try:
         return asyncio.run(args.run(settings, args)) or 0
     except KeyboardInterrupt:

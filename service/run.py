@@ -10,7 +10,7 @@ from aiohttp import web
 from slack_bolt.async_app import AsyncApp
 
 from bot.app import build_app
-from crm import db, files
+from crm import db
 from crm.settings import Settings
 from service.web import READY, create_web_app
 
@@ -24,7 +24,6 @@ async def run(settings: Settings, *, http: bool, jobs: bool) -> None:
     for sig in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(sig, stop.set)
 
-    files.private_dir(settings.data_dir)
     await db.connect(settings.database_url)
     async with contextlib.AsyncExitStack() as stack:
         stack.push_async_callback(db.close)

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm.settings import Settings, SettingsError, load_settings
+from crm.settings import Settings, SettingsError, load_settings, redacted
 
 CRM = Path(sys.executable).with_name("crm")
 VARIABLES = """DATABASE_URL DATA_DIR SLACK_BOT_TOKEN SLACK_SIGNING_SECRET SLACK_APP_TOKEN SLACK_API_URL PORT
@@ -221,3 +221,38 @@ def test_crm_serve_stops_on_a_bad_value_with_one_line(tmp_path):
 def test_an_empty_variable_in_the_environment_does_not_hide_the_env_file(tmp_path):
     (tmp_path / ".env").write_text("CRM_CURRENCY=USD\n")
     assert load({"CRM_CURRENCY": ""}, tmp_path, env_file=tmp_path / ".env").currency == "USD"
+
+
+@pytest.mark.parametrize("variable, value", [
+    ("DATABASE_URL", "postgres://crm:S3cr3t-pw@db.example:54x2/crm"),
+    ("DATABASE_URL", "mysql://crm:S3cr3t-pw@db.example/crm"),
+    ("SMTP_URL", "smtp://mailer:S3cr3t-pw@:25"),
+    ("SMTP_URL", "smtps://mailer:S3cr3t-pw@mail.example:4x65"),
+    ("IMAP_URL", "imaps://mailer:S3cr3t-pw@:993/INBOX"),
+    ("IMAP_URL", "imap://mailer:S3cr3t-pw@mail.example:1x43/INBOX"),
+])
+def test_a_configuration_error_never_prints_a_password(tmp_path, variable, value):
+    with pytest.raises(SettingsError) as error:
+        load({variable: value}, tmp_path)
+    assert "S3cr3t-pw" not in str(error.value) and "***" in str(error.value)
+    assert error.value.variable == variable
+
+
+def test_redacted_hides_only_a_real_password():
+    assert redacted("postgres://crm:pw@db:5432/crm") == "postgres://crm:***@db:5432/crm"
+    assert redacted("postgres://crm@db/crm") == "postgres://crm@db/crm"
+    assert redacted("smtp://user:p%40ss@mail.example:587") == "smtp://user:***@mail.example:587"
+    assert redacted("imap://u:pw@host:bad/INBOX") == "imap://u:***@host:bad/INBOX"
+
+
+def test_the_data_folder_and_the_embedded_database_are_private(tmp_path):
+    data = tmp_path / "data"
+    environ = {key: value for key, value in os.environ.items() if key not in VARIABLES}
+    environ.update(DATA_DIR=str(data), DATABASE_URL=f"sqlite://{data / 'crm.sqlite3'}")
+    data.mkdir(mode=0o755)  # an existing folder is tightened too
+    result = subprocess.run([str(CRM), "db", "upgrade"], cwd=tmp_path, env=environ, capture_output=True, text=True,
+                            timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700
+    for name in ("crm.sqlite3", "secret_key"):
+        assert stat.S_IMODE((data / name).stat().st_mode) == 0o600, name

@@ -8,12 +8,11 @@ from bot.blocks import (
 )
 from bot.forms import form_state, read_form_state
 from bot.payloads import Stale, action, form_values, record_id, selected_value
-from bot.surface import Interaction, acked, submission
+from bot.surface import Interaction, Surface, acked, submission
 from crm import customfields, fieldtypes, masks, numbering
 from crm.context import Context
 from crm.customfields import FieldDefinition
 from crm.permissions import require_admin
-from crm.settings import Settings
 
 SETTINGS = "settings"
 CUSTOMFIELD_NEW = "customfield_new"
@@ -126,7 +125,7 @@ def definition_input(state: dict) -> dict:
     }
 
 
-def register(app: AsyncApp, settings: Settings) -> None:
+def register(app: AsyncApp, surface: Surface) -> None:
     def refresh_settings(it: Interaction):
         """After a field form: the settings form beneath it, shown again with the change."""
         async def refresh() -> None:
@@ -143,7 +142,7 @@ def register(app: AsyncApp, settings: Settings) -> None:
         await numbering.set_masks(it.ctx, texts, form.shown)
         return {}, None
 
-    app.view(SETTINGS)(submission(settings, save_settings))
+    app.view(SETTINGS)(submission(surface, save_settings))
 
     async def add_field(it: Interaction) -> None:
         applies_to = action(it.body).get("value")
@@ -162,8 +161,8 @@ def register(app: AsyncApp, settings: Settings) -> None:
 
         await it.open_form(build, push=True)
 
-    app.action("customfield_add")(acked(settings, add_field))
-    app.action("customfield_menu")(acked(settings, field_menu))
+    app.action("customfield_add")(acked(surface, add_field))
+    app.action("customfield_menu")(acked(surface, field_menu))
 
     async def define_field(it: Interaction):
         state = form_values(it.body)
@@ -182,9 +181,9 @@ def register(app: AsyncApp, settings: Settings) -> None:
         await customfields.remove(it.ctx, record_id(it.body["view"].get("private_metadata", "")))
         return {}, refresh_settings(it)
 
-    app.view(CUSTOMFIELD_NEW)(submission(settings, define_field, FIELD_FORM_BLOCKS))
-    app.view(CUSTOMFIELD_EDIT)(submission(settings, redefine_field, FIELD_FORM_BLOCKS))
-    app.view(CUSTOMFIELD_REMOVE)(submission(settings, remove_field))
+    app.view(CUSTOMFIELD_NEW)(submission(surface, define_field, FIELD_FORM_BLOCKS))
+    app.view(CUSTOMFIELD_EDIT)(submission(surface, redefine_field, FIELD_FORM_BLOCKS))
+    app.view(CUSTOMFIELD_REMOVE)(submission(surface, remove_field))
 
 
 async def _admin_form(it: Interaction, view: dict) -> dict:

@@ -5,13 +5,14 @@ from __future__ import annotations
 import logging
 import secrets
 
+import aiohttp
 from slack_bolt.async_app import AsyncApp
 from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import admin, cards, commands, interactions, options
-from bot.surface import STALE, UNEXPECTED
+from bot.surface import STALE, UNEXPECTED, Surface, post_response
 from crm.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -26,15 +27,25 @@ def build_app(settings: Settings) -> AsyncApp:
         signing_secret=settings.slack_signing_secret or secrets.token_hex(32),
         raise_error_for_unhandled_request=True,
     )
-    commands.register(app, settings)
-    interactions.register(app, settings)
-    admin.register(app, settings)
-    options.register(app, settings)
+    surface = Surface(settings)
+    for listeners in (commands, interactions, admin, options):
+        listeners.register(app, surface)
     app.error(_last_resort)
     return app
 
 
-async def _last_resort(error: Exception, body: dict, respond, response) -> BoltResponse | None:
+async def open_connections(app: AsyncApp) -> None:
+    """One HTTP session for every call to Slack (Web API and response_url): kept-alive
+    connections instead of a new one, and a TLS handshake, per call."""
+    app.client.session = aiohttp.ClientSession()
+
+
+async def close_connections(app: AsyncApp) -> None:
+    if app.client.session is not None:
+        await app.client.session.close()
+
+
+async def _last_resort(error: Exception, body: dict, client, response) -> BoltResponse | None:
     """Whatever no listener answered: a 200 for Slack and, where there is a way, a word for the person."""
     unhandled = isinstance(error, BoltUnhandledRequestError)
     if unhandled:
@@ -42,10 +53,11 @@ async def _last_resort(error: Exception, body: dict, respond, response) -> BoltR
     else:
         log.error("a Slack request failed", exc_info=error)
     interactive = (body or {}).get("type") in ("block_actions", "message_action", "shortcut") or "command" in (body or {})
-    if respond is not None and (interactive or not unhandled):
+    response_url = (body or {}).get("response_url")
+    if response_url and (interactive or not unhandled):
         try:
-            await respond(response_type="ephemeral", replace_original=False,
-                          **cards.error_message(STALE if unhandled else UNEXPECTED))
+            await post_response(client, response_url, {"response_type": "ephemeral", "replace_original": False,
+                                                       **cards.error_message(STALE if unhandled else UNEXPECTED)})
         except Exception:  # noqa: BLE001 - Slack itself unreachable: the log has it
             log.warning("could not tell the person either", exc_info=True)
     # `response` is None when the listener had acknowledged already: Slack has its 200

@@ -9,10 +9,9 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import admin, cards, forms
 from bot.parser import Command, parse
-from bot.surface import Interaction
+from bot.surface import Interaction, Surface, after_ack
 from crm import contacts, pending, search, thirdparties
 from crm.errors import ValidationError
-from crm.settings import Settings
 
 NEW_TYPES = ("prospect", "customer", "both")
 CREATE_KIND = "thirdparty.create"
@@ -28,7 +27,7 @@ EXAMPLES = {
 }
 
 
-def register(app: AsyncApp, settings: Settings) -> None:
+def register(app: AsyncApp, surface: Surface) -> None:
     handlers = {
         "new": _new,
         "show": _show,
@@ -41,7 +40,7 @@ def register(app: AsyncApp, settings: Settings) -> None:
     }
 
     @app.command("/crm")
-    async def crm_command(ack, body, client, respond):
+    async def crm_command(ack, body, client):
         try:
             command = parse(body.get("text") or "")
         except ValidationError as error:
@@ -55,8 +54,8 @@ def register(app: AsyncApp, settings: Settings) -> None:
             await ack(**cards.help_message(unknown=command.action))
             return
         await ack()
-        it = Interaction(body, client, settings, respond, example=EXAMPLES.get(command.action))
-        await it.settle(lambda it: handler(it, command))
+        it = Interaction(body, client, surface, example=EXAMPLES.get(command.action))
+        await after_ack(it, lambda it: handler(it, command))
 
 
 async def card_message(it: Interaction, thirdparty_id: int, **options) -> dict:

@@ -8,9 +8,8 @@ from bot.commands import (
     card_message, create_offered, edit_contact_form, edit_thirdparty_form, new_contact_form, new_thirdparty_form,
 )
 from bot.payloads import action, form_values, record_id, selected_value
-from bot.surface import Interaction, acked, submission
+from bot.surface import Interaction, Surface, acked, submission
 from crm import contacts, customfields, pending, thirdparties
-from crm.settings import Settings
 
 NEW_THIRDPARTY_SHORTCUT = "new_thirdparty"
 
@@ -19,17 +18,17 @@ def _button_record(it: Interaction) -> int:
     return record_id(action(it.body).get("value"))
 
 
-def register(app: AsyncApp, settings: Settings) -> None:
+def register(app: AsyncApp, surface: Surface) -> None:
     def on_action(action_id: str):
-        return lambda work: app.action(action_id)(acked(settings, work))
+        return lambda work: app.action(action_id)(acked(surface, work))
 
     def on_submission(callback_id: str):
-        return lambda work: app.view(callback_id)(submission(settings, work))
+        return lambda work: app.view(callback_id)(submission(surface, work))
 
     @app.shortcut(NEW_THIRDPARTY_SHORTCUT)
     async def new_thirdparty_shortcut(ack, body, client):
         await ack()
-        await Interaction(body, client, settings).settle(
+        await Interaction(body, client, surface).settle(
             lambda it: it.open_form(lambda: new_thirdparty_form(it)))
 
     @on_action("thirdparty_show")

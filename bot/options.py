@@ -6,16 +6,15 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import forms
 from bot.field_inputs import ACTION_ID, MAX_OPTIONS, option_object
-from bot.surface import Interaction, options
+from bot.surface import Interaction, Surface, options
 from crm import customfields
 from crm.normalize import fold
-from crm.settings import Settings
 
 FORM_TARGETS = {forms.THIRDPARTY_NEW: "thirdparty", forms.THIRDPARTY_EDIT: "thirdparty",
                 forms.CONTACT_NEW: "contact", forms.CONTACT_EDIT: "contact"}
 
 
-def register(app: AsyncApp, settings: Settings) -> None:
+def register(app: AsyncApp, surface: Surface) -> None:
     async def custom_field_options(it: Interaction) -> list[dict]:
         applies_to = FORM_TARGETS.get((it.body.get("view") or {}).get("callback_id", ""))
         block_id = str(it.body.get("block_id", ""))
@@ -27,7 +26,7 @@ def register(app: AsyncApp, settings: Settings) -> None:
         return [option_object(o) for o in matching(definition.options, it.body.get("value") or "")]
 
     # every input's action_id is "value"; the block says which custom field asks
-    app.options(ACTION_ID)(options(settings, custom_field_options))
+    app.options(ACTION_ID)(options(surface, custom_field_options))
 
 
 def matching(choices: list[dict], typed: str) -> list[dict]:

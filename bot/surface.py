@@ -15,11 +15,14 @@ Each listener is a small async function taking an `Interaction`; `acked`, `submi
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
-from dataclasses import dataclass
-from typing import Any, Awaitable, Callable
+import time
+from dataclasses import dataclass, field
+from typing import Awaitable, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -66,14 +69,48 @@ def explained(error: BaseException) -> bool:
         isinstance(error, Exception) and db.is_unavailable(error))
 
 
+# Work after an ack waits its turn: with few answers worked on at once, the event loop stays
+# free to acknowledge new requests within milliseconds however many arrive.
+WORKING_AT_ONCE = 4
+# Who asked recently is not read from the database again; a change of role takes effect within this.
+KNOWN_FOR = 60.0  # seconds
+
+
+@dataclass
+class Surface:
+    """What the listeners of one app share: the settings, who asked recently, and the slots of
+    work after an ack."""
+
+    settings: Settings
+    known: dict[str, tuple[float, users.KnownUser]] = field(default_factory=dict)
+    slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WORKING_AT_ONCE))
+
+    async def user(self, client: AsyncWebClient, user_id: str) -> users.KnownUser:
+        """Who `user_id` is: from recent memory, else the database, refreshed from Slack daily."""
+        seen = self.known.get(user_id)
+        if seen and time.monotonic() - seen[0] < KNOWN_FOR:
+            return seen[1]
+        now = clock.now()
+        user = await users.get_or_create(user_id, self.settings.default_role, now)
+        if user.needs_refresh(now):
+            profile = await _slack_profile(client, user_id)
+            if profile:
+                user = await users.store_profile(user_id, profile, now)
+            elif user.refreshed_at is None:
+                raise Refusal(UNVERIFIED_REFUSAL)  # never seen by Slack: a guest cannot be told from a member
+            else:
+                return user  # Slack did not answer: known from before, and asked again next time
+        self.known[user_id] = (time.monotonic(), user)
+        return user
+
+
 @dataclass
 class Interaction:
     """One request from Slack being answered, and who is asking once known."""
 
     body: dict
     client: AsyncWebClient
-    settings: Settings
-    respond: Callable[..., Awaitable[Any]] | None = None
+    surface: Surface
     ctx: Context | None = None
     tz: ZoneInfo | None = None  # the person's own time zone, for what only they see
     example: str | None = None  # a correct command, shown with what was wrong with theirs
@@ -82,6 +119,19 @@ class Interaction:
     @property
     def user_id(self) -> str:
         return (self.body.get("user") or {}).get("id") or self.body.get("user_id", "")
+
+    @property
+    def settings(self) -> Settings:
+        return self.surface.settings
+
+    @property
+    def response_url(self) -> str | None:
+        """Where Slack takes answers to a command or a click in a message (none for forms and shortcuts)."""
+        return self.body.get("response_url")
+
+    async def respond(self, **message) -> None:
+        """Post to the response_url, over the app's one HTTP session to Slack."""
+        await post_response(self.client, self.response_url, message)
 
     @property
     def trigger_id(self) -> str | None:
@@ -93,14 +143,7 @@ class Interaction:
 
     async def identify(self) -> Context:
         """Who is asking: their role and time zone; guests are refused."""
-        now = clock.now()
-        user = await users.get_or_create(self.user_id, self.settings.default_role, now)
-        if user.needs_refresh(now):
-            profile = await _slack_profile(self.client, self.user_id)
-            if profile:
-                user = await users.store_profile(self.user_id, profile, now)
-            elif user.refreshed_at is None:
-                raise Refusal(UNVERIFIED_REFUSAL)  # never seen by Slack: a guest cannot be told from a member
+        user = await self.surface.user(self.client, self.user_id)
         if user.is_guest:
             log.info("refused guest %s", self.user_id)
             raise Refusal(GUEST_REFUSAL)
@@ -122,7 +165,7 @@ class Interaction:
     async def answer(self, message: dict, *, replace: bool = False) -> None:
         """An answer only the person sees: through response_url where Slack gave one, else a small
         modal over the form they are in, else their conversation with the app."""
-        if self.respond is not None:
+        if self.response_url:
             await self.respond(response_type="ephemeral", replace_original=replace, **message)
         elif self.trigger_id and self.in_view:
             await self.client.views_push(trigger_id=self.trigger_id, view=_message_view(message))
@@ -174,6 +217,19 @@ class Interaction:
             log.exception("could not answer %s", self.user_id)
 
 
+async def post_response(client: AsyncWebClient, response_url: str, message: dict) -> None:
+    """Post an answer to a response_url, over the Web API client's session when it has one
+    (kept-alive connections), else a session of its own."""
+    session = client.session if client.session and not client.session.closed else None
+    async with contextlib.AsyncExitStack() as stack:
+        if session is None:
+            session = await stack.enter_async_context(aiohttp.ClientSession())
+        async with session.post(response_url, json=message, timeout=aiohttp.ClientTimeout(total=10)) as answer:
+            if answer.status >= 400:
+                raise SlackApiError(f"response_url refused the answer ({answer.status})",
+                                    {"error": f"response_url_{answer.status}"})
+
+
 def _log(error: BaseException, doing: str) -> None:
     if explained(error):
         log.info("%s: %s", doing, error)
@@ -186,26 +242,31 @@ def _message_view(message: dict) -> dict:
             "close": {"type": "plain_text", "text": "Close"}, "blocks": message["blocks"]}
 
 
-def acked(settings: Settings, work: Callable[[Interaction], Awaitable[None]], **options):
+async def after_ack(it: Interaction, work: Callable[[Interaction], Awaitable[None]]) -> None:
+    """Answer `it` with `work` once a slot is free."""
+    async with it.surface.slots:
+        await it.settle(work)
+
+
+def acked(surface: Surface, work: Callable[[Interaction], Awaitable[None]]):
     """A Bolt listener for a button, menu or shortcut: ack at once, then `work`, answered in words."""
-    async def listener(ack, body, client, respond=None):
+    async def listener(ack, body, client):
         await ack()
-        await Interaction(body, client, settings, respond if body.get("response_url") else None,
-                          **options).settle(work)
+        await after_ack(Interaction(body, client, surface), work)
     return listener
 
 
 Submitted = dict  # the ack of a form: {} to close it, or a response_action
 
 
-def submission(settings: Settings, work: Callable[[Interaction], Awaitable[tuple[Submitted, Callable | None]]],
+def submission(surface: Surface, work: Callable[[Interaction], Awaitable[tuple[Submitted, Callable | None]]],
                aliases: dict[str, str] | None = None):
     """A Bolt listener for a form: `work` returns the ack and what to do after it (post the
     card, say); errors go next to their field (`aliases` maps a domain field to the block
     showing it, where they differ). Past SUBMISSION_BUDGET the form says it is still saving
     and the outcome follows as a direct message."""
     async def listener(ack, body, client):
-        it = Interaction(body, client, settings, aliases=aliases)
+        it = Interaction(body, client, surface, aliases=aliases)
         state = ((body.get("view") or {}).get("state") or {}).get("values") or {}
         saving = asyncio.ensure_future(_submit(it, work, state))
         try:
@@ -284,10 +345,10 @@ def _first_input(state: dict) -> str:
     return next(iter(state), "")
 
 
-def options(settings: Settings, work: Callable[[Interaction], Awaitable[list[dict]]]):
+def options(surface: Surface, work: Callable[[Interaction], Awaitable[list[dict]]]):
     """A Bolt listener for an external select's options, answered in its ack (none on failure)."""
     async def listener(ack, body, client):
-        it = Interaction(body, client, settings)
+        it = Interaction(body, client, surface)
 
         async def load() -> list[dict]:
             await it.identify()

@@ -11,6 +11,7 @@ from slack_bolt.adapter.aiohttp import to_aiohttp_response, to_bolt_request
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
+from bot.app import close_connections, open_connections
 from crm import db
 from crm.settings import Settings
 
@@ -86,6 +87,9 @@ def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Applicatio
         )
         return web.Response(text=html, content_type="text/html")
 
+    if slack is not None:
+        app.on_startup.append(lambda _: open_connections(slack))
+        app.on_cleanup.append(lambda _: close_connections(slack))
     app.router.add_post("/slack/events", slack_events)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)

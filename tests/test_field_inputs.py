@@ -8,6 +8,8 @@ from bot.field_inputs import input_block, shows, submitted_value
 from crm.errors import ValidationError
 from crm.fieldtypes import CHOICE_TYPES, FIELD_TYPES, FieldSpec, parse
 
+pytestmark = pytest.mark.database_free
+
 OPTIONS = [
     {"key": "smb", "label": "Small business"},
     {"key": "mid", "label": "Mid-market"},

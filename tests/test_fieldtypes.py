@@ -11,6 +11,8 @@ from crm.fieldtypes import (
     validate_definition, validate_key,
 )
 
+pytestmark = pytest.mark.database_free
+
 PARIS = ZoneInfo("Europe/Paris")
 OPTIONS = [
     {"key": "smb", "label": "Small business"},

@@ -7,6 +7,8 @@ import pytest
 from crm.errors import ValidationError
 from crm.masks import DEFAULT_MASKS, parse_mask, preview
 
+pytestmark = pytest.mark.database_free
+
 UTC = ZoneInfo("UTC")
 PARIS = ZoneInfo("Europe/Paris")
 NEW_YORK = ZoneInfo("America/New_York")

@@ -7,6 +7,8 @@ import pytest
 
 from crm.normalize import fold, name_key, numbers_differ, search_text, vat_key
 
+pytestmark = pytest.mark.database_free
+
 
 @pytest.mark.parametrize("text, folded", [
     # Latin, accents and case

@@ -4,6 +4,8 @@ import pytest
 from bot.parser import Command, parse, tokenize, unescape, unquote, user_id
 from crm.errors import ValidationError
 
+pytestmark = pytest.mark.database_free
+
 
 @pytest.mark.parametrize("sent, typed", [
     ("Smith &amp; Sons", "Smith & Sons"),

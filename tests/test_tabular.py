@@ -9,6 +9,8 @@ import pytest
 
 from crm.tabular import cell_text, csv_safe, csv_unsafe, write_csv, write_xlsx
 
+pytestmark = pytest.mark.database_free
+
 HEADER = ["code", "name", "tags", "created_at", "cf.budget"]
 ROWS = [
     ["CU2601-00001", 'Acme, "Widgets"\nLtd', ["vip", "north"],

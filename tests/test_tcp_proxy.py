@@ -17,6 +17,8 @@ import pytest
 
 from tests.tcp_proxy import TcpProxy
 
+pytestmark = pytest.mark.postgres_only
+
 _SUITE_SERVER = os.environ.get("CRM_TEST_DATABASE", "")
 PG_URL = _SUITE_SERVER if _SUITE_SERVER.startswith("postgres") else "postgres://postgres@127.0.0.1:5432/test"
 QUIET = 0.3  # how long "nothing arrives" is watched for

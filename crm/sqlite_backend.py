@@ -4,6 +4,10 @@ A plain `BEGIN` starts as a reader; in WAL mode, a transaction that read before 
 process committed cannot then write: SQLite fails it at once with SQLITE_BUSY_SNAPSHOT,
 whatever the busy timeout. `BEGIN IMMEDIATE` makes writers queue at the start instead,
 within the busy timeout, so two local processes can create records at the same time.
+
+When that BEGIN gives up (another process held the lock past the busy timeout), Tortoise's
+transaction context would keep its in-process lock: every later transaction of the process
+would then wait forever. Ours lets it go.
 """
 import sqlite3
 
@@ -12,6 +16,7 @@ from tortoise.backends.sqlite.client import (
     SqliteTransactionContext,
     SqliteTransactionWrapper,
 )
+from tortoise.connection import get_connections
 from tortoise.exceptions import TransactionManagementError
 
 
@@ -24,9 +29,26 @@ class ImmediateTransactionWrapper(SqliteTransactionWrapper):
             raise TransactionManagementError(error) from error
 
 
+class ReleasingTransactionContext(SqliteTransactionContext):
+    async def __aenter__(self):
+        await self._trxlock.acquire()
+        try:
+            await self.ensure_connection()
+            self.token = get_connections().set(self.connection_name, self.connection)
+            try:
+                await self.connection.begin()
+            except BaseException:
+                get_connections().reset(self.token)
+                raise
+        except BaseException:
+            self._trxlock.release()
+            raise
+        return self.connection
+
+
 class ImmediateSqliteClient(SqliteClient):
     def _in_transaction(self) -> SqliteTransactionContext:
-        return SqliteTransactionContext(ImmediateTransactionWrapper(self), self._lock)
+        return ReleasingTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 
 
 client_class = ImmediateSqliteClient

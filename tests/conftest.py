@@ -39,11 +39,11 @@ def pytest_collection_modifyitems(config, items):
     """`make test` runs the suite twice, on SQLite then on PostgreSQL: a test that touches no
     database runs in the first half only, one of a PostgreSQL seam in the second only. Every
     test runs in one half at least; none is skipped."""
-    half = "database_free" if database.target() != "sqlite" else "postgres_only"
-    kept = [item for item in items if half not in item.keywords]
-    if len(kept) != len(items):
-        config.hook.pytest_deselected(items=[item for item in items if half in item.keywords])
-        items[:] = kept
+    other_half = {"postgres_only"} if database.target() == "sqlite" else {"database_free", "sqlite_only"}
+    elsewhere = [item for item in items if other_half & set(item.keywords)]
+    if elsewhere:
+        config.hook.pytest_deselected(items=elsewhere)
+        items[:] = [item for item in items if item not in elsewhere]
 
 
 @pytest.fixture(scope="session")
@@ -114,6 +114,7 @@ async def slack():
         stub.add_user(ADMIN.id, name="admin", tz="America/New_York")
         stub.add_user(GUEST_ID, name="guest", is_restricted=True)
         yield stub
+        open("/tmp/stub_traffic.txt", "a").write(repr(([c.method for c in stub.calls], len(stub.responses), len(stub.socket_acks), stub.refusals)) + "\n")  # TEMP-BLOCK-KIT-CHECK
         stub.assert_nothing_refused()  # TEMP-BLOCK-KIT-CHECK
 
 
@@ -135,6 +136,25 @@ async def server(db, slack, settings):
 class RunningServer:
     url: str
     settings: Settings
+
+
+@pytest.fixture(autouse=True)  # TEMP-BLOCK-KIT-CHECK
+def _probe_acks(monkeypatch):  # TEMP-BLOCK-KIT-CHECK
+    from tests import block_kit, slack_requests  # TEMP-BLOCK-KIT-CHECK
+    original = slack_requests.SlackClient.post  # TEMP-BLOCK-KIT-CHECK
+    async def post(self, *args, **kwargs):  # TEMP-BLOCK-KIT-CHECK
+        reply = await original(self, *args, **kwargs)  # TEMP-BLOCK-KIT-CHECK
+        body = reply.json if isinstance(reply.json, dict) else {}  # TEMP-BLOCK-KIT-CHECK
+        if body.get("response_action") in ("update", "push"):  # TEMP-BLOCK-KIT-CHECK
+            problems = block_kit.view_problems(body.get("view"), surface="modal")  # TEMP-BLOCK-KIT-CHECK
+        elif "text" in body or "blocks" in body:  # TEMP-BLOCK-KIT-CHECK
+            problems = block_kit.message_problems(body)  # TEMP-BLOCK-KIT-CHECK
+        else:  # TEMP-BLOCK-KIT-CHECK
+            problems = []  # TEMP-BLOCK-KIT-CHECK
+        open("/tmp/ack_traffic.txt", "a").write(repr((sorted(body), problems)) + "\n")  # TEMP-BLOCK-KIT-CHECK
+        assert not problems, problems  # TEMP-BLOCK-KIT-CHECK
+        return reply  # TEMP-BLOCK-KIT-CHECK
+    monkeypatch.setattr(slack_requests.SlackClient, "post", post)  # TEMP-BLOCK-KIT-CHECK
 
 
 @pytest.fixture

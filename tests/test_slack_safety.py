@@ -95,19 +95,18 @@ async def test_signed_but_malformed_forms_are_refused_beside_a_field(alice):
 
 
 async def test_a_form_submitted_twice_creates_once(alice, slack):
-    view = None
     await alice.command("new")
     view = await opened(slack)
     first, second = await asyncio.gather(
         alice.submit_form(view, {"name": "Twice Ltd", "type": "customer"}, view_id="VSAME"),
         alice.submit_form(view, {"name": "Twice Ltd", "type": "customer"}, view_id="VSAME"),
     )
-    assert (first.status, first.text, second.status, second.text) == (200, "", 200, "")
+    assert (first.status, first.text, second.status, second.text) == (200, "", 200, ""), (first, second)
     assert await ThirdParty.filter(name="Twice Ltd").count() == 1
     assert await Event.filter(code="COMPANY_CREATE").count() == 1
     await slack.wait_for("chat.postMessage")
     await asyncio.sleep(0.1)
-    assert len(slack.calls_to("chat.postMessage")) == 1  # one card in the DM, not two
+    assert len(slack.calls_to("chat.postMessage")) == 1, slack.calls  # one card in the DM, not two
 
 
 # -- "Create anyway" is done once ------------------------------------------------------------

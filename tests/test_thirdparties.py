@@ -1,10 +1,12 @@
 """Third parties (SPEC §3, §4, §10): create, edit, permissions, REF lookup, search, duplicates, card."""
 import dataclasses
+import logging
 from datetime import datetime, timezone
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
 import pytest
+from tortoise import connections
 from tortoise.models import Model
 
 from crm import clock, contacts, customfields, search, thirdparties
@@ -575,3 +577,27 @@ async def test_after_commit_hooks_run_once_the_data_is_saved_and_never_on_failur
 
 async def _note(seen: list, value) -> None:
     seen.append(value)
+
+
+@pytest.mark.postgres_only
+@pytest.mark.parametrize("ref", ["cu2611-00001", "Acme Widgets", "acme wid", "Widgets"])
+async def test_resolving_a_ref_is_served_by_indexes(db, caplog, ref):
+    """Every query `resolve` sends can be answered from an index, however many rows there are
+    (the planner is told to avoid scans; one it still needs shows as a Seq Scan)."""
+    clock.freeze(datetime(2026, 11, 15, tzinfo=timezone.utc))
+    await new("SARL Widgets")
+    await new("Acme Widgets")
+    caplog.set_level(logging.DEBUG, logger="tortoise.db_client")
+    await thirdparties.resolve(context(), ref)
+    queries = [record.args for record in caplog.records
+               if record.name == "tortoise.db_client" and str(record.args[0]).lstrip().startswith("SELECT")]
+    assert queries
+    connection = connections.get("default")
+    async with connection.acquire_connection() as raw:
+        await raw.execute("SET enable_seqscan = off")
+        try:
+            for query, values in queries:
+                plan = "\n".join(row[0] for row in await raw.fetch("EXPLAIN " + query, *values))
+                assert "Seq Scan" not in plan and "Index" in plan, (query, plan)
+        finally:
+            await raw.execute("RESET enable_seqscan")

@@ -9,6 +9,12 @@ Socket Mode: apps.connections.open (app-level token only) hands out a ws:// URL 
 the stub; the stub greets each connection with `hello`, pushes envelopes with
 `socket_send()` and records the app's acks in `socket_acks`. aiohttp's autoping
 answers the client's `sdk-ping-pong` pings, so slack_sdk never finds the link stale.
+
+Block Kit: like Slack, the stub refuses views (views.open/push/update/publish) and messages
+(chat.postMessage/update/postEphemeral, response_url bodies) that break Block Kit's rules
+(tests/block_kit.py), and records each refusal in `refusals`; so does a Socket Mode ack
+carrying an invalid view or message, which Slack would show the user as an error.
+`assert_nothing_refused()` fails a test on any of them.
 """
 
 from __future__ import annotations
@@ -26,6 +32,8 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import WSCloseCode, WSMsgType, web
 
+from tests.block_kit import message_problems, view_problems
+
 TEAM_ID = "T0TEST"
 TEAM_DOMAIN = "example"
 APP_ID = "A0CRM"
@@ -39,6 +47,12 @@ APP_LEVEL_METHODS = frozenset({"apps.connections.open"})
 # Socket Mode envelope types, and the interactions whose ack may carry a response payload.
 SOCKET_ENVELOPE_TYPES = frozenset({"slash_commands", "interactive", "events_api"})
 INTERACTIONS_ANSWERED_IN_ACK = frozenset({"view_submission", "block_suggestion"})
+# Methods whose `view` Slack checks as Block Kit, and the view type each takes.
+VIEW_METHODS = {"views.open": "modal", "views.push": "modal", "views.update": "modal", "views.publish": "home"}
+# Methods whose arguments Slack checks as a Block Kit message.
+MESSAGE_METHODS = frozenset({"chat.postMessage", "chat.update", "chat.postEphemeral"})
+# Ack `response_action`s that show a view (a modal).
+VIEW_RESPONSE_ACTIONS = frozenset({"update", "push"})
 
 
 @dataclass
@@ -63,6 +77,14 @@ class Response:
 
     name: str
     body: dict[str, Any]
+
+
+@dataclass
+class Refusal:
+    """A payload the stub refused as invalid Block Kit, as Slack would."""
+
+    method: str  # the Web API method, "response_url" or "socket_ack"
+    problems: list[str]
 
 
 @dataclass
@@ -104,6 +126,7 @@ class SlackStub:
         self.files: dict[str, UploadedFile] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.socket_acks: list[dict[str, Any]] = []
+        self.refusals: list[Refusal] = []
         self._sockets: list[web.WebSocketResponse] = []  # the app's open connections, newest last
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
         self._uploads: dict[str, _PendingUpload] = {}
@@ -225,11 +248,18 @@ class SlackStub:
         }
         return self.users[user_id]
 
+    def assert_nothing_refused(self) -> None:
+        """Fail with every problem of every payload refused as invalid Block Kit."""
+        if self.refusals:
+            lines = [f"{refusal.method}: {problem}" for refusal in self.refusals for problem in refusal.problems]
+            raise AssertionError("Slack would have refused invalid Block Kit:\n" + "\n".join(lines))
+
     def reset(self) -> None:
-        """Forget recorded traffic, queued failures and files; registered users stay."""
+        """Forget recorded traffic, refusals, queued failures and files; registered users stay."""
         self.calls.clear()
         self.responses.clear()
         self.socket_acks.clear()
+        self.refusals.clear()
         self.files.clear()
         self._uploads.clear()
         self._failures.clear()
@@ -287,6 +317,9 @@ class SlackStub:
         handler = self._methods.get(method)
         if handler is None:
             return web.json_response({"ok": False, "error": "unknown_method"})
+        refused = self._refuse_invalid_block_kit(method, call.args)
+        if refused is not None:
+            return web.json_response(refused)
         try:
             result = handler(call.args)
         except _SlackError as error:
@@ -313,7 +346,11 @@ class SlackStub:
         return web.Response(body=uploaded.content, content_type="application/octet-stream")
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
-        self.responses.append(Response(request.match_info["name"], await request.json()))
+        """Slack answers an invalid message with HTTP 400 and the bare error as the body."""
+        body = await request.json()
+        if self._refused("response_url", message_problems(body)):
+            return web.Response(status=400, text="invalid_blocks")
+        self.responses.append(Response(request.match_info["name"], body))
         return web.Response(text="ok")
 
     async def _handle_socket(self, request: web.Request) -> web.WebSocketResponse:
@@ -325,7 +362,10 @@ class SlackStub:
         try:
             async for message in socket:
                 if message.type == WSMsgType.TEXT:
-                    self.socket_acks.append(json.loads(message.data))
+                    ack = json.loads(message.data)
+                    self.socket_acks.append(ack)
+                    payload = ack.get("payload") if isinstance(ack, dict) else None
+                    self._check_ack_payload(payload if isinstance(payload, dict) else {})
         finally:
             self._sockets.remove(socket)
         return socket
@@ -334,6 +374,33 @@ class SlackStub:
         """Close connections still open at stop: the server waits for every handler to end."""
         for socket in list(self._sockets):
             await socket.close(code=WSCloseCode.GOING_AWAY)
+
+    # -- Block Kit -------------------------------------------------------
+
+    def _refuse_invalid_block_kit(self, method: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's answer when `args` hold invalid Block Kit, else None."""
+        if method in VIEW_METHODS:
+            error, problems = "invalid_arguments", view_problems(args.get("view"), surface=VIEW_METHODS[method])
+        elif method in MESSAGE_METHODS:
+            error, problems = "invalid_blocks", message_problems(args)
+        else:
+            return None
+        if not self._refused(method, problems):
+            return None
+        return {"ok": False, "error": error, "response_metadata": {"messages": problems}}
+
+    def _check_ack_payload(self, payload: dict[str, Any]) -> None:
+        """A view shown by a view_submission ack, or a message answering a slash command."""
+        if payload.get("response_action") in VIEW_RESPONSE_ACTIONS:
+            self._refused("socket_ack", view_problems(payload.get("view"), surface="modal"))
+        elif "response_action" not in payload and ("text" in payload or "blocks" in payload):
+            self._refused("socket_ack", message_problems(payload))
+
+    def _refused(self, method: str, problems: list[str]) -> bool:
+        """Record a refusal when there are `problems`; whether there were."""
+        if problems:
+            self.refusals.append(Refusal(method, problems))
+        return bool(problems)
 
     # -- Web API methods -------------------------------------------------
 

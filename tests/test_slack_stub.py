@@ -70,8 +70,12 @@ async def test_form_encoded_json_fields_are_decoded(slack, web_client):
     assert slack.calls_to("chat.update")[0].args["blocks"] == blocks
 
 
+SECTION = {"type": "section", "text": {"type": "mrkdwn", "text": "*Acme*"}}
+
+
 async def test_views_open_echoes_the_view_with_an_id_and_hash(slack, web_client):
-    view = {"type": "modal", "callback_id": "new_prospect", "title": {"type": "plain_text", "text": "New"}}
+    title = {"type": "plain_text", "text": "New"}
+    view = {"type": "modal", "callback_id": "new_prospect", "title": title, "blocks": [SECTION]}
     opened = await web_client.views_open(trigger_id="1.2.3", view=view)
 
     assert opened["view"]["id"].startswith("V") and opened["view"]["hash"]
@@ -174,6 +178,103 @@ async def test_response_url_posts_are_recorded(slack):
     assert (response.name, response.body["text"]) == ("deal", "Saved")
 
 
+# -- Block Kit: refused as Slack refuses it --------------------------------
+
+TITLE = {"type": "plain_text", "text": "CRM"}
+LONG_TITLE = {"type": "modal", "title": {**TITLE, "text": "A title of thirty characters."}, "blocks": [SECTION]}
+TITLE_TOO_LONG = "view: title must be between 1 and 24 characters"
+HEADER_IN_MRKDWN = [{"type": "header", "text": {"type": "mrkdwn", "text": "*Acme*"}}]
+
+
+@pytest.mark.parametrize("method", ["views.open", "views.push", "views.update"])
+async def test_an_invalid_view_is_refused_with_slacks_error_and_recorded(slack, web_client, method):
+    with pytest.raises(SlackApiError) as refused:
+        await web_client.api_call(method, json={"trigger_id": "1.2.3", "view_id": "V1", "view": LONG_TITLE})
+
+    assert refused.value.response.data == {
+        "ok": False,
+        "error": "invalid_arguments",
+        "response_metadata": {"messages": [TITLE_TOO_LONG]},
+    }
+    assert [(r.method, r.problems) for r in slack.refusals] == [(method, [TITLE_TOO_LONG])]
+    assert len(slack.calls_to(method)) == 1  # recorded as a call all the same
+
+
+async def test_views_publish_takes_a_valid_home_tab_only(slack, web_client):
+    published = await web_client.views_publish(user_id="U0ALICE", view={"type": "home", "blocks": [SECTION]})
+    assert published["view"]["type"] == "home"
+
+    with pytest.raises(SlackApiError) as refused:
+        await web_client.views_publish(user_id="U0ALICE", view={**LONG_TITLE, "title": TITLE})
+    assert refused.value.response["error"] == "invalid_arguments"
+    assert refused.value.response["response_metadata"]["messages"] == ["type: must be home here, not 'modal'"]
+
+
+@pytest.mark.parametrize("method", ["chat.postMessage", "chat.update", "chat.postEphemeral"])
+async def test_an_invalid_message_is_refused_with_invalid_blocks_and_recorded(slack, web_client, method):
+    args = {"channel": "C1", "ts": "1.2", "user": "U0ALICE", "text": "Acme", "blocks": HEADER_IN_MRKDWN}
+    with pytest.raises(SlackApiError) as refused:
+        await web_client.api_call(method, json=args)
+
+    problems = ["blocks[0].text.type: must be plain_text here, not mrkdwn"]
+    assert refused.value.response.data == {
+        "ok": False,
+        "error": "invalid_blocks",
+        "response_metadata": {"messages": problems},
+    }
+    assert [(r.method, r.problems) for r in slack.refusals] == [(method, problems)]
+
+
+async def test_a_message_without_text_or_blocks_is_refused(slack, web_client):
+    with pytest.raises(SlackApiError) as refused:
+        await web_client.api_call("chat.postMessage", json={"channel": "C1", "text": ""})
+
+    assert refused.value.response["response_metadata"]["messages"] == ["message: needs text or blocks"]
+
+
+async def test_an_invalid_response_url_body_gets_a_400_and_is_not_recorded_as_a_response(slack):
+    async with aiohttp.ClientSession() as session:
+        async with session.post(slack.response_url("deal"), json={"text": "x", "blocks": HEADER_IN_MRKDWN}) as refused:
+            assert (refused.status, await refused.text()) == (400, "invalid_blocks")
+        async with session.post(slack.response_url("deal"), json={"delete_original": True}) as accepted:
+            assert accepted.status == 200
+
+    assert [response.body for response in slack.responses] == [{"delete_original": True}]
+    assert [(r.method, r.problems) for r in slack.refusals] == [
+        ("response_url", ["blocks[0].text.type: must be plain_text here, not mrkdwn"])
+    ]
+
+
+async def test_assert_nothing_refused_lists_every_problem_until_reset(slack, web_client):
+    await web_client.chat_postMessage(channel="C1", text="Acme", blocks=[SECTION])
+    slack.assert_nothing_refused()
+
+    with pytest.raises(SlackApiError):
+        await web_client.views_open(trigger_id="1.2.3", view={"type": "modal", "blocks": [SECTION]})
+    with pytest.raises(AssertionError, match=r"(?s)refused invalid Block Kit:\nviews\.open: title: required"):
+        slack.assert_nothing_refused()
+
+    slack.reset()
+    slack.assert_nothing_refused()
+
+
+async def test_socket_mode_acks_showing_invalid_views_or_messages_are_recorded(slack, web_client):
+    opened = await AsyncWebClient(base_url=slack.api_url).apps_connections_open(app_token="xapp-test")
+    valid = {**LONG_TITLE, "title": TITLE}
+    async with aiohttp.ClientSession() as session, session.ws_connect(opened["url"]) as socket:
+        await socket.receive_json()  # hello
+        await socket.send_json({"envelope_id": "1", "payload": {"response_action": "update", "view": valid}})
+        await socket.send_json({"envelope_id": "2", "payload": {"response_action": "push", "view": LONG_TITLE}})
+        await socket.send_json({"envelope_id": "3", "payload": {"text": "Hi", "blocks": HEADER_IN_MRKDWN}})
+        await socket.send_json({"envelope_id": "4", "payload": {"response_action": "errors", "errors": {"a": "b"}}})
+        await slack.wait_for_socket_ack("4")
+
+    assert [(r.method, r.problems) for r in slack.refusals] == [
+        ("socket_ack", [TITLE_TOO_LONG]),
+        ("socket_ack", ["blocks[0].text.type: must be plain_text here, not mrkdwn"]),
+    ]
+
+
 # -- end to end through a real bolt app ----------------------------------
 
 
@@ -209,7 +310,7 @@ async def crm(slack):
     @bolt.shortcut("quick_add")
     async def quick_add(ack, shortcut, client):
         await ack()
-        await client.views_open(trigger_id=shortcut["trigger_id"], view=modal("new_prospect"))
+        await client.views_open(trigger_id=shortcut["trigger_id"], view=modal("new_prospect", blocks=[SECTION]))
 
     @bolt.shortcut("log_message")
     async def log_message(ack, shortcut, respond):
@@ -265,6 +366,7 @@ async def test_interactivity_payloads_match_bolt_listeners(slack, crm):
     assert (await crm.shortcut("log_message", message=chat_message("Call Acme"))).status == 200
     [_, logged] = await slack.wait_for_response(count=2)
     assert logged.body["text"] == "Logged Call Acme"
+    slack.assert_nothing_refused()
 
 
 async def test_events_and_url_verification_reach_the_app(slack, crm):

@@ -42,8 +42,10 @@ import aiohttp
 import asyncpg
 
 from bench.slack_load import USERS, Job, LoadGenerator, LoadRun, Order
-from crm import db as crm_db, thirdparties
+from crm import clock, db as crm_db, thirdparties
+from crm.context import Context
 from crm.permissions import Actor
+from crm.settings import Settings
 from tests.processes import CRM, base_env, free_port
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -96,9 +98,10 @@ SIDES = (OURS, BASELINE, OURS_TWICE)
 async def seed_thirdparties(database_url: str, count: int) -> None:
     """`count` third parties with varied names, created as the product creates them."""
     await crm_db.connect(database_url)
+    ctx = Context(SEED_ACTOR, Settings(database_url=database_url, timezone=UTC), clock)
     try:
         for number in range(1, count + 1):
-            await thirdparties.create(SEED_ACTOR, seed_values(number), tz=UTC)
+            await thirdparties.create(ctx, seed_values(number))
     finally:
         await crm_db.close()
 

@@ -11,6 +11,8 @@ import pytest
 
 from tests.block_kit import assert_valid_message, assert_valid_view, message_problems, view_problems
 
+pytestmark = pytest.mark.database_free
+
 DELETE = object()  # an edit that removes the key
 
 

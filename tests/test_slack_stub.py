@@ -21,6 +21,8 @@ from slack_sdk.web.async_client import AsyncWebClient
 from tests.slack_requests import SlackClient, chat_message, modal, sign, slash_command, url_verification
 from tests.slack_stub import SlackStub
 
+pytestmark = pytest.mark.database_free
+
 SECRET = "test-signing-secret"
 TOKEN = "xoxb-test"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import weakref
 
 import aiohttp
 from slack_bolt.async_app import AsyncApp
@@ -17,6 +18,9 @@ from crm.settings import Settings
 
 log = logging.getLogger(__name__)
 
+DRAIN_TIMEOUT = 5.0  # seconds answers under way may take to finish when the process stops
+_surfaces: weakref.WeakKeyDictionary[AsyncApp, Surface] = weakref.WeakKeyDictionary()
+
 
 def build_app(settings: Settings) -> AsyncApp:
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
@@ -26,8 +30,9 @@ def build_app(settings: Settings) -> AsyncApp:
         # hands Bolt nothing over HTTP; a random secret makes sure nothing could be signed anyway.
         signing_secret=settings.slack_signing_secret or secrets.token_hex(32),
         raise_error_for_unhandled_request=True,
+        process_before_response=True,  # listeners ack and return; their work runs after (bot.surface)
     )
-    surface = Surface(settings)
+    surface = _surfaces[app] = Surface(settings)
     for listeners in (commands, interactions, admin, options):
         listeners.register(app, surface)
     app.error(_last_resort)
@@ -41,6 +46,8 @@ async def open_connections(app: AsyncApp) -> None:
 
 
 async def close_connections(app: AsyncApp) -> None:
+    """On the way out: answers under way get a few seconds to reach Slack, then the session closes."""
+    await _surfaces[app].drain(DRAIN_TIMEOUT)
     if app.client.session is not None:
         await app.client.session.close()
 

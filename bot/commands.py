@@ -12,6 +12,7 @@ from bot.parser import Command, parse
 from bot.surface import Interaction, Surface, after_ack
 from crm import contacts, pending, search, thirdparties
 from crm.errors import ValidationError
+from crm.records import ThirdPartyRecord
 
 NEW_TYPES = ("prospect", "customer", "both")
 CREATE_KIND = "thirdparty.create"
@@ -55,12 +56,12 @@ def register(app: AsyncApp, surface: Surface) -> None:
             return
         await ack()
         it = Interaction(body, client, surface, example=EXAMPLES.get(command.action))
-        await after_ack(it, lambda it: handler(it, command))
+        surface.spawn(after_ack(it, lambda it: handler(it, command)))
 
 
-async def card_message(it: Interaction, thirdparty_id: int, **options) -> dict:
-    """The record card of a third party, read fresh, for the person asking."""
-    card = await thirdparties.card(it.ctx, thirdparty_id)
+async def card_message(it: Interaction, thirdparty: int | ThirdPartyRecord, **options) -> dict:
+    """The record card of a third party (by id, or just resolved), for the person asking."""
+    card = await thirdparties.card(it.ctx, thirdparty)
     return cards.record_card(card, can_write=it.ctx.actor.can_write, **options)
 
 
@@ -99,7 +100,7 @@ async def create_offered(it: Interaction, token: str) -> None:
 
 async def _show(it: Interaction, command: Command) -> None:
     tp = await thirdparties.resolve(it.ctx, command.ref(last=True))
-    await it.answer(await card_message(it, tp.id))
+    await it.answer(await card_message(it, tp))
 
 
 async def _search(it: Interaction, command: Command) -> None:

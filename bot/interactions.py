@@ -22,14 +22,15 @@ def register(app: AsyncApp, surface: Surface) -> None:
     def on_action(action_id: str):
         return lambda work: app.action(action_id)(acked(surface, work))
 
+    def on_shortcut(callback_id: str):
+        return lambda work: app.shortcut(callback_id)(acked(surface, work))
+
     def on_submission(callback_id: str):
         return lambda work: app.view(callback_id)(submission(surface, work))
 
-    @app.shortcut(NEW_THIRDPARTY_SHORTCUT)
-    async def new_thirdparty_shortcut(ack, body, client):
-        await ack()
-        await Interaction(body, client, surface).settle(
-            lambda it: it.open_form(lambda: new_thirdparty_form(it)))
+    @on_shortcut(NEW_THIRDPARTY_SHORTCUT)
+    async def new_thirdparty_shortcut(it: Interaction) -> None:
+        await it.open_form(lambda: new_thirdparty_form(it))
 
     @on_action("thirdparty_show")
     async def show(it: Interaction) -> None:

@@ -1,6 +1,10 @@
 """How every Slack request is answered (SLACK-UX): ack first, then who is asking, then the work,
 then the answer, in words whatever went wrong.
 
+The Bolt app processes each request before responding (`process_before_response`): a listener
+acks and returns, and Slack gets its answer at once; the work it spawns runs afterwards, a
+few at a time (Surface.slots), so that acknowledging never waits behind it.
+
 - Commands, buttons, menus and shortcuts are acknowledged before anything else: the ack never
   waits on the database or on Slack. The answer follows through `response_url`, a form, or the
   person's conversation with the app.
@@ -71,7 +75,7 @@ def explained(error: BaseException) -> bool:
 
 # Work after an ack waits its turn: with few answers worked on at once, the event loop stays
 # free to acknowledge new requests within milliseconds however many arrive.
-WORKING_AT_ONCE = 4
+WORKING_AT_ONCE = 2
 # Who asked recently is not read from the database again; a change of role takes effect within this.
 KNOWN_FOR = 60.0  # seconds
 
@@ -84,6 +88,18 @@ class Surface:
     settings: Settings
     known: dict[str, tuple[float, users.KnownUser]] = field(default_factory=dict)
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WORKING_AT_ONCE))
+    working: set[asyncio.Task] = field(default_factory=set)
+
+    def spawn(self, work: Awaitable[None]) -> None:
+        """Run `work` after the listener has returned (and Slack has its ack), kept track of."""
+        task = asyncio.ensure_future(work)
+        self.working.add(task)
+        task.add_done_callback(self.working.discard)
+
+    async def drain(self, timeout: float) -> None:
+        """Let answers under way finish (a process being stopped), for up to `timeout` seconds."""
+        if self.working:
+            await asyncio.wait(set(self.working), timeout=timeout)
 
     async def user(self, client: AsyncWebClient, user_id: str) -> users.KnownUser:
         """Who `user_id` is: from recent memory, else the database, refreshed from Slack daily."""
@@ -252,7 +268,7 @@ def acked(surface: Surface, work: Callable[[Interaction], Awaitable[None]]):
     """A Bolt listener for a button, menu or shortcut: ack at once, then `work`, answered in words."""
     async def listener(ack, body, client):
         await ack()
-        await after_ack(Interaction(body, client, surface), work)
+        surface.spawn(after_ack(Interaction(body, client, surface), work))
     return listener
 
 
@@ -273,11 +289,11 @@ def submission(surface: Surface, work: Callable[[Interaction], Awaitable[tuple[S
             saved = await asyncio.wait_for(asyncio.shield(saving), SUBMISSION_BUDGET)
         except asyncio.TimeoutError:
             await ack(**_form_problem(SLOW_SAVE, state))
-            saving.add_done_callback(lambda done: asyncio.ensure_future(_report_late(it, done.result())))
+            saving.add_done_callback(lambda done: surface.spawn(_report_late(it, done.result())))
             return
         await ack(**saved.response)
         if saved.after is not None:
-            await _after(it, saved.after)
+            surface.spawn(_after(it, saved.after))
     return listener
 
 

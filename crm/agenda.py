@@ -91,6 +91,6 @@ async def record(
 
 async def latest(thirdparty_id: int, limit: int = 5) -> list[EventRecord]:
     """The newest events of a third party the caller may see (the caller checked it)."""
-    events = await Event.filter(thirdparty_id=thirdparty_id).order_by("-occurred_at", "-id").limit(limit)
-    return [EventRecord(e.id, e.code, e.occurred_at, e.user_id, e.thirdparty_id, e.contact_id, e.label, e.details)
-            for e in events]
+    rows = await (Event.filter(thirdparty_id=thirdparty_id).order_by("-occurred_at", "-id").limit(limit)
+                  .values("id", "code", "occurred_at", "user_id", "thirdparty_id", "contact_id", "label", "details"))
+    return [EventRecord(**row) for row in rows]

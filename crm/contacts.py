@@ -51,8 +51,9 @@ def postal_address(contact: ContactRecord, thirdparty: ThirdPartyRecord) -> dict
 
 async def of_thirdparty(thirdparty_id: int) -> list[ContactRecord]:
     """The contacts of a third party the caller may see (the caller checked it), by name."""
-    rows = await Contact.filter(thirdparty_id=thirdparty_id).order_by("last_name", "first_name", "id")
-    return [records.contact(row) for row in rows]
+    rows = await (Contact.filter(thirdparty_id=thirdparty_id).order_by("last_name", "first_name", "id")
+                  .values(*records.columns(ContactRecord)))
+    return [ContactRecord(**row) for row in rows]
 
 
 async def _visible(ctx: Context, contact_id: int, uow: UnitOfWork | None = None, *,

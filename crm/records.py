@@ -61,6 +61,11 @@ def record(kind: type, row) -> object:
     return kind(**{f.name: getattr(row, f.name) for f in fields(kind)})
 
 
+def columns(kind: type) -> list[str]:
+    """What to read from the database to make a `kind` (ORM `.values(*columns(kind))`)."""
+    return [f.name for f in fields(kind)]
+
+
 def thirdparty(row) -> ThirdPartyRecord:
     return record(ThirdPartyRecord, row)
 

@@ -15,6 +15,7 @@ from crm.context import Context, UnitOfWork
 from crm.errors import ValidationError
 from crm.normalize import fold, search_text
 from crm.permissions import visible_thirdparties
+from crm.records import ThirdPartyRecord
 from models import Contact, ThirdParty
 
 MAX_WORDS = 12  # more words narrow nothing further, and each costs the query a condition
@@ -58,19 +59,21 @@ async def search(ctx: Context, text: str, limit: int = 10) -> list[records.Third
     query = visible_thirdparties(ctx.actor)
     for word in words:
         query = query.filter(Q(search_text__contains=word) | Q(code__icontains=word))
-    matches = await query.order_by("name").limit(CANDIDATES)
+    columns = records.columns(ThirdPartyRecord)
+    matches = await query.order_by("name").limit(CANDIDATES).values(*columns, "name_fold", "name_key")
     whole = " ".join(words)
-    return [records.thirdparty(tp) for tp in sorted(matches, key=lambda tp: _rank(tp, whole))[:limit]]
+    ranked = sorted(matches, key=lambda row: _rank(row, whole))[:limit]
+    return [ThirdPartyRecord(**{column: row[column] for column in columns}) for row in ranked]
 
 
-def _rank(thirdparty, whole: str) -> tuple:
-    name = thirdparty.name_fold
-    if fold(thirdparty.code) == whole:
+def _rank(row: dict, whole: str) -> tuple:
+    name = row["name_fold"]
+    if fold(row["code"]) == whole:
         return (0, name)
-    if name == whole or thirdparty.name_key == whole:
+    if name == whole or row["name_key"] == whole:
         return (1, name)
     if name.startswith(whole):
         return (2, name)
-    if whole in name or whole in fold(thirdparty.alias):
+    if whole in name or whole in fold(row["alias"]):
         return (3, name)
     return (4, name)

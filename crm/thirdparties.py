@@ -5,6 +5,7 @@ import uuid
 from dataclasses import dataclass
 from difflib import SequenceMatcher
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
@@ -12,6 +13,7 @@ from crm import agenda, contacts, customfields, numbering, records, search, vali
 from crm.agenda import Changes, EventRecord
 from crm.context import Context, UnitOfWork
 from crm.customfields import FieldDefinition
+from crm.db import sql
 from crm.errors import Ambiguous, NotFound, ValidationError
 from crm.fieldtypes import to_storage
 from crm.normalize import fold, name_key, numbers_differ, vat_key
@@ -19,7 +21,7 @@ from crm.permissions import require_writer, visible_thirdparties
 from crm.records import ContactRecord, ThirdPartyRecord
 from crm.settings import SLACK_USER_ID
 from crm.users import ensure_users
-from models import STATUSES, THIRDPARTY_TYPES, Tag, ThirdParty, User
+from models import STATUSES, THIRDPARTY_TYPES, Tag, ThirdParty
 
 TYPE_LABELS = {"prospect": "Prospect", "customer": "Customer", "both": "Prospect and customer"}
 
@@ -55,6 +57,9 @@ MAX_REF_MATCHES = 10
 PROVISIONAL_CODE = "(PROV{})"
 # Above every character: a prefix's range ends here.
 PREFIX_END = "\U0010ffff"
+TAGS_AND_REPS = ("SELECT 'tag' AS kind, t.name AS value FROM crm_tag t "
+                 "JOIN crm_thirdparty_tag x ON x.tag_id = t.id WHERE x.crm_thirdparty_id = ? "
+                 "UNION ALL SELECT 'rep', user_id FROM crm_thirdparty_rep WHERE crm_thirdparty_id = ?")
 
 
 def clean(values: dict, *, creating: bool) -> dict:
@@ -343,26 +348,26 @@ class Card:
 
 
 async def tags_and_reps(thirdparty_id: int, connection=None) -> tuple[list[str], list[str]]:
-    """Its tag names (sorted) and its sales reps' Slack IDs (sorted)."""
-    tags = await (Tag.filter(thirdparties__id=thirdparty_id).using_db(connection)
-                  .order_by("name").values_list("name", flat=True))
-    reps = await (User.filter(thirdparties__id=thirdparty_id).using_db(connection)
-                  .order_by("id").values_list("id", flat=True))
-    return list(tags), list(reps)
+    """Its tag names (sorted) and its sales reps' Slack IDs (sorted), in one query: every card reads them."""
+    connection = connection or connections.get("default")
+    rows = await connection.execute_query_dict(sql(connection, TAGS_AND_REPS), [thirdparty_id, thirdparty_id])
+    return (sorted(row["value"] for row in rows if row["kind"] == "tag"),
+            sorted(row["value"] for row in rows if row["kind"] == "rep"))
 
 
-async def card(ctx: Context, thirdparty_id: int) -> Card:
-    row = await _visible(ctx, thirdparty_id)
-    tags, reps = await tags_and_reps(row.id)
+async def card(ctx: Context, thirdparty: int | ThirdPartyRecord) -> Card:
+    """The record card of a third party: by id, or the record the caller has just resolved."""
+    record = thirdparty if isinstance(thirdparty, ThirdPartyRecord) else await get(ctx, thirdparty)
+    tags, reps = await tags_and_reps(record.id)
     fields = await customfields.definitions("thirdparty")
-    values = (await customfields.values_by_owner("thirdparty", [row.id], fields))[row.id]
+    values = (await customfields.values_by_owner("thirdparty", [record.id], fields))[record.id]
     return Card(
-        thirdparty=records.thirdparty(row),
-        contacts=await contacts.of_thirdparty(row.id),
+        thirdparty=record,
+        contacts=await contacts.of_thirdparty(record.id),
         tags=tags,
         sales_reps=reps,
         custom=[(f, values[f.key]) for f in fields if values[f.key] is not None],
-        events=await agenda.latest(row.id),
+        events=await agenda.latest(record.id),
     )
 
 

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import gc
 import logging
 import signal
 
@@ -32,6 +33,9 @@ async def run(settings: Settings, *, http: bool, jobs: bool) -> None:
         applied = await db.upgrade(settings.database_url)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
+        # What start-up made lives as long as the process: out of the collector's way, so that
+        # its full collections stay short and never stall an acknowledgement.
+        gc.freeze()
         if web_app is not None:
             web_app[READY].set()
         if slack is not None and settings.slack_app_token:

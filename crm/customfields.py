@@ -5,9 +5,11 @@ Values are keyed by the field's key; in errors and changes a field is named `cf.
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass
 from zoneinfo import ZoneInfo
 
+from tortoise import connections
 from tortoise.exceptions import IntegrityError
 
 from crm import fieldtypes, versions
@@ -33,11 +35,15 @@ class FieldDefinition(FieldSpec):
     applies_to: str
 
 
-def _definition(row: CustomField) -> FieldDefinition:
+def _definition(row) -> FieldDefinition:
+    """The plain definition of an ORM row, or of a row read as a dict by plain SQL."""
+    get = row.get if isinstance(row, dict) else lambda name: getattr(row, name)
+    options = get("options")
     return FieldDefinition(
-        id=row.id, applies_to=row.applies_to, key=row.key, label=row.label, field_type=row.field_type,
-        required=row.required, unique=row.unique, default=row.default, options=list(row.options),
-        position=row.position,
+        id=get("id"), applies_to=get("applies_to"), key=get("key"), label=get("label"),
+        field_type=get("field_type"), required=bool(get("required")), unique=bool(get("unique")),
+        default=get("default"), options=json.loads(options) if isinstance(options, str) else list(options),
+        position=get("position"),
     )
 
 
@@ -49,10 +55,11 @@ def name(definition) -> str:
 async def definitions(applies_to: str, connection=None) -> list[FieldDefinition]:
     if applies_to not in CUSTOM_FIELD_TARGETS:
         raise ValueError(f"custom fields apply to {CUSTOM_FIELD_TARGETS}, not {applies_to!r}")
-    # raw SQL (the value is one of two constants): read at every creation, and the ORM's
-    # query building costs more than the query itself
-    rows = await CustomField.raw(
-        f"SELECT * FROM crm_custom_field WHERE applies_to = '{applies_to}' ORDER BY position, id", connection)
+    # plain SQL (the value is one of two constants): read at every creation and card, and the
+    # ORM's query and model building cost more than the query itself
+    connection = connection or connections.get("default")
+    rows = await connection.execute_query_dict(
+        f"SELECT * FROM crm_custom_field WHERE applies_to = '{applies_to}' ORDER BY position, id")
     return [_definition(row) for row in rows]
 
 

@@ -180,15 +180,20 @@ class Interaction:
 
     async def answer(self, message: dict, *, replace: bool = False) -> None:
         """An answer only the person sees: through response_url where Slack gave one, else a small
-        modal over the form they are in, else their conversation with the app."""
+        modal over the form they are in (or in place of the form they asked for), else, or when
+        Slack will not open it (an expired trigger), their conversation with the app."""
         if self.response_url:
             await self.respond(response_type="ephemeral", replace_original=replace, **message)
-        elif self.trigger_id and self.in_view:
-            await self.client.views_push(trigger_id=self.trigger_id, view=_message_view(message))
-        elif self.trigger_id:
-            await self.client.views_open(trigger_id=self.trigger_id, view=_message_view(message))
-        else:
-            await self.direct_message(message)
+            return
+        if self.trigger_id:
+            show = self.client.views_push if self.in_view else self.client.views_open
+            try:
+                await show(trigger_id=self.trigger_id, view=_message_view(message))
+                return
+            except SlackApiError as error:
+                log.info("could not show an answer in a modal (%s); sending it as a message",
+                         error.response.get("error"))
+        await self.direct_message(message)
 
     async def direct_message(self, message: dict) -> None:
         """Post in the person's conversation with the app (SPEC §3: long results go there)."""

@@ -121,3 +121,18 @@ def test_fingerprints_tell_values_apart_and_fit_slack_metadata():
 def _shown(form) -> dict:
     """What an edit form sends back when its user touches nothing: the values it was opened with."""
     return {name: getattr(form.thirdparty, name) for name in thirdparties.FIELDS}
+
+
+def test_the_versions_of_the_largest_form_fit_slack_private_metadata():
+    """Every built-in field, tags, reps and 40 custom fields with the longest keys, all kept
+    (the longest marks): Slack keeps 3,000 characters of private_metadata."""
+    from bot.forms import form_state, read_form_state
+
+    names = [*thirdparties.FIELDS, "tags", "sales_reps",
+             *(f"cf.{number:02d}" + "k" * 30 for number in range(customfields.MAX_FIELDS))]
+    shown = {name: versions.fingerprint(name) for name in names}
+    kept = [name for name in names if name.startswith("cf.")]
+    metadata = form_state(shown, kept, record=2**31 - 1)
+    assert len(metadata) <= 3000
+    state = read_form_state(metadata)
+    assert state.shown == shown and state.kept == frozenset(kept) and state.record_id == 2**31 - 1

@@ -234,3 +234,14 @@ async def test_signed_bodies_that_are_not_slack_payloads_are_refused_without_a_5
         reply = await alice.post(body, content_type)
         assert reply.status in (200, 400), (body, reply.status)
     assert await ThirdParty.all().count() == 0
+
+
+async def test_a_click_in_a_form_whose_answer_slack_will_not_show_is_answered_by_message(admin, slack):
+    """A field of the settings form removed meanwhile, and Slack refusing the small modal that
+    would say so (the trigger expired): the answer comes as a direct message."""
+    slack.fail_next("views.push", error="expired_trigger_id")
+    reply = await admin.action("customfield_menu", action_type="overflow", selected_option="edit:404",
+                               view=modal("settings", view_id="VSETTINGS"))
+    assert (reply.status, reply.text) == (200, "")
+    [posted] = await slack.wait_for("chat.postMessage")
+    assert "no longer exists" in texts(posted.args) and posted.args["channel"] == "D" + admin.user_id

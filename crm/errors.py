@@ -52,6 +52,6 @@ class DatabaseUnavailable(DomainError):
 class OutcomeUnknown(DomainError):
     """The database stopped answering while saving: the change may or may not have been saved."""
 
-    def __init__(self) -> None:
+    def __init__(self, how_to_check: str = "Check before trying again.") -> None:
         super().__init__("The database stopped answering while saving, so this may or may not have been saved. "
-                         "Check before trying again.")
+                         + how_to_check)

@@ -37,17 +37,24 @@ _ENSURE_COUNTER = ("INSERT INTO crm_numbering_counter (object_type, counter_key,
                    "ON CONFLICT (object_type, counter_key) DO NOTHING")
 # Sets the code on the record unless another record has it.
 _CLAIM = "UPDATE {table} SET {column} = ? WHERE id = ? AND NOT EXISTS (SELECT 1 FROM {table} WHERE {column} = ?)"
-# PostgreSQL: the increment and the claim in one statement. No row: the counter does not
-# exist yet; a row without a code: the value does not fit, or its code is taken.
-_INCREMENT_AND_CLAIM = """
-WITH next AS ({increment}),
+# PostgreSQL: the mask check, the increment and the claim in one statement. The process
+# remembers each mask; the statement draws a value only if the stored mask is still that one
+# ($10 is the default, where none is stored). It answers the stored mask, the value drawn
+# (none: the mask changed, or the counter does not exist yet) and the code claimed (none:
+# the value does not fit, or its code is taken).
+_CHECK_INCREMENT_AND_CLAIM = """
+WITH stored AS (SELECT COALESCE((SELECT mask FROM crm_numbering_mask WHERE object_type = $3), $10) AS mask),
+next AS (
+    UPDATE crm_numbering_counter SET value = CASE WHEN value + 1 < $1 THEN $2 ELSE value + 1 END
+    WHERE object_type = $3 AND counter_key = $4 AND (SELECT mask FROM stored) = $11
+    RETURNING value),
 candidate AS (SELECT value, $5 || lpad(value::text, $6, '0') || $7 AS code FROM next),
 claimed AS (
     UPDATE {table} SET {column} = candidate.code FROM candidate
     WHERE {table}.id = $8 AND candidate.value < $9
       AND NOT EXISTS (SELECT 1 FROM {table} taken WHERE taken.{column} = candidate.code)
     RETURNING {table}.{column} AS code)
-SELECT candidate.value, (SELECT code FROM claimed) AS code FROM candidate
+SELECT (SELECT mask FROM stored) AS mask, (SELECT value FROM candidate) AS value, (SELECT code FROM claimed) AS code
 """
 
 
@@ -121,45 +128,64 @@ async def assign_code(uow: UnitOfWork, object_type: str, tz, target: Target, thi
     other creators of the same counter wait.
     """
     connection = uow.connection
-    mask = await current_mask(object_type, connection)
-    counter_key = mask.counter_key(uow.now, tz, thirdparty_type)
-    head, tail = mask.around_counter(uow.now, tz, thirdparty_type)
-    claim = _claim_in_one_statement if connection.capabilities.dialect == "postgres" else _claim_in_two
+    draw = _check_draw_and_claim if connection.capabilities.dialect == "postgres" else _read_draw_and_claim
+    mask = _remembered.get(object_type) or await _remember(object_type, connection)
     for _ in range(MAX_SKIPS):
-        outcome = await claim(connection, object_type, counter_key, mask, head, tail, target)
-        if outcome is None:  # the counter's first use in this period
+        counter_key = mask.counter_key(uow.now, tz, thirdparty_type)
+        drawn = await draw(connection, object_type, counter_key, mask, uow.now, tz, thirdparty_type, target)
+        if drawn.mask != mask.text:  # an admin changed it: use the new one
+            mask = await _remember(object_type, connection)
+            continue
+        if drawn.value is None:  # the counter's first use in this period
             await connection.execute_query(sql(connection, _ENSURE_COUNTER),
                                            [object_type, counter_key, mask.start - 1])
             continue
-        value, code = outcome
-        mask.check_fits(value)
-        if code is not None:
-            return code
+        mask.check_fits(drawn.value)
+        if drawn.code is not None:
+            return drawn.code
     raise Conflict(f"The next {MAX_SKIPS} codes of mask {mask.text} are all taken; change the mask.")
 
 
-Claimed = tuple[int, str | None]  # the counter value drawn, and the code claimed (None: taken)
+# The mask of each object type as this process last read it; the database says when it changed.
+_remembered: dict[str, Mask] = {}
 
 
-async def _claim_in_two(connection, object_type, counter_key, mask: Mask, head, tail, target: Target) -> Claimed | None:
+async def _remember(object_type: str, connection) -> Mask:
+    _remembered[object_type] = mask = await current_mask(object_type, connection)
+    return mask
+
+
+@dataclass(frozen=True)
+class _Drawn:
+    mask: str  # the mask stored now
+    value: int | None  # the counter value drawn
+    code: str | None  # the code claimed with it (None: taken, or the value does not fit)
+
+
+async def _read_draw_and_claim(connection, object_type, counter_key, mask: Mask, when, tz, thirdparty_type,
+                               target: Target) -> _Drawn:
+    """SQLite: the mask read again, then the increment, then the claim; the write lock is
+    held from the transaction's start, so nothing can change in between."""
+    stored = (await current_mask(object_type, connection)).text
+    if stored != mask.text:
+        return _Drawn(stored, None, None)
     rows = await connection.execute_query_dict(
         sql(connection, _INCREMENT), [mask.start, mask.start, object_type, counter_key])
     if not rows:
-        return None
+        return _Drawn(stored, None, None)
     value = rows[0]["value"]
     mask.check_fits(value)
-    code = f"{head}{value:0{mask.width}d}{tail}"
+    code = mask.render(value, when, tz, thirdparty_type)
     claimed, _ = await connection.execute_query(
         sql(connection, _CLAIM.format(table=target.table, column=target.column)), [code, target.record_id, code])
-    return value, code if claimed == 1 else None
+    return _Drawn(stored, value, code if claimed == 1 else None)
 
 
-async def _claim_in_one_statement(connection, object_type, counter_key, mask: Mask, head, tail,
-                                  target: Target) -> Claimed | None:
-    statement = _INCREMENT_AND_CLAIM.format(increment=sql(connection, _INCREMENT), table=target.table,
-                                            column=target.column)
-    rows = await connection.execute_query_dict(statement, [
-        mask.start, mask.start, object_type, counter_key, head, mask.width, tail, target.record_id, mask.limit])
-    if not rows:
-        return None
-    return rows[0]["value"], rows[0]["code"]
+async def _check_draw_and_claim(connection, object_type, counter_key, mask: Mask, when, tz, thirdparty_type,
+                                target: Target) -> _Drawn:
+    head, tail = mask.around_counter(when, tz, thirdparty_type)
+    statement = _CHECK_INCREMENT_AND_CLAIM.format(table=target.table, column=target.column)
+    [row] = await connection.execute_query_dict(statement, [
+        mask.start, mask.start, object_type, counter_key, head, mask.width, tail, target.record_id, mask.limit,
+        DEFAULT_MASKS[object_type], mask.text])
+    return _Drawn(row["mask"], row["value"], row["code"])

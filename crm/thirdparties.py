@@ -14,7 +14,7 @@ from crm.agenda import Changes, EventRecord
 from crm.context import Context, UnitOfWork
 from crm.customfields import FieldDefinition
 from crm.db import sql, timestamp
-from crm.errors import Ambiguous, NotFound, ValidationError
+from crm.errors import Ambiguous, NotFound, OutcomeUnknown, ValidationError
 from crm.fieldtypes import to_storage
 from crm.normalize import fold, name_key, numbers_differ, vat_key
 from crm.permissions import require_writer, visible_thirdparties
@@ -161,27 +161,38 @@ async def create(ctx: Context, values: dict, *, tags=(), sales_reps=(), custom: 
     cleaned = clean(values, creating=True)
     tag_names = clean_tags(tags)
     reps = clean_reps(sales_reps)
-    async with ctx.transaction() as uow:
-        fields = await customfields.definitions("thirdparty", uow.connection)
-        custom_values = customfields.parse_new(fields, custom or {}, ctx.timezone)
-        for definition in fields:
-            await customfields.check_unique(definition, custom_values[definition.key], None, uow.connection)
-        values = {**NEW_VALUES, **cleaned, "created_at": uow.now, "updated_at": uow.now,
-                  "created_by": ctx.actor.id, "updated_by": ctx.actor.id}
-        thirdparty_id = await _insert(uow, {
-            **values, "code": PROVISIONAL_CODE.format(uuid.uuid4().hex),
-            **_keys(cleaned["name"], values["email"], values["vat_id"]), "search_text": search.haystack(cleaned, []),
-        })
-        if tag_names:
-            await _set_tags(uow, thirdparty_id, tag_names)
-        if reps:
-            await _set_reps(uow, thirdparty_id, reps, ctx.settings.default_role)
-        await customfields.store(uow, "thirdparty", thirdparty_id, fields,
-                                 {key: value for key, value in custom_values.items() if value is not None})
-        await agenda.record(uow, "COMPANY_CREATE", ctx.actor, thirdparty_id,
-                            f"{TYPE_LABELS[values['type']]} {values['name']} created")
-        code = await numbering.assign_code(
-            uow, "thirdparty", ctx.timezone, numbering.Target("crm_thirdparty", "code", thirdparty_id), values["type"])
+    try:
+        async with ctx.transaction() as uow:
+            return await _store_new(ctx, uow, cleaned, tag_names, reps, custom or {})
+    except OutcomeUnknown:
+        raise OutcomeUnknown(f"Search for “{cleaned['name']}” in a minute to see whether it is there "
+                             f"before creating it again.") from None
+
+
+async def _store_new(ctx: Context, uow: UnitOfWork, cleaned: dict, tag_names: list[str], reps: list[str],
+                     custom: dict) -> ThirdPartyRecord:
+    """A new third party's rows and event, its code claimed last (the counter's lock is then
+    held only until the commit)."""
+    fields = await customfields.definitions("thirdparty", uow.connection)
+    custom_values = customfields.parse_new(fields, custom, ctx.timezone)
+    for definition in fields:
+        await customfields.check_unique(definition, custom_values[definition.key], None, uow.connection)
+    values = {**NEW_VALUES, **cleaned, "created_at": uow.now, "updated_at": uow.now,
+              "created_by": ctx.actor.id, "updated_by": ctx.actor.id}
+    thirdparty_id = await _insert(uow, {
+        **values, "code": PROVISIONAL_CODE.format(uuid.uuid4().hex),
+        **_keys(cleaned["name"], values["email"], values["vat_id"]), "search_text": search.haystack(cleaned, []),
+    })
+    if tag_names:
+        await _set_tags(uow, thirdparty_id, tag_names)
+    if reps:
+        await _set_reps(uow, thirdparty_id, reps, ctx.settings.default_role)
+    await customfields.store(uow, "thirdparty", thirdparty_id, fields,
+                             {key: value for key, value in custom_values.items() if value is not None})
+    await agenda.record(uow, "COMPANY_CREATE", ctx.actor, thirdparty_id,
+                        f"{TYPE_LABELS[values['type']]} {values['name']} created")
+    code = await numbering.assign_code(
+        uow, "thirdparty", ctx.timezone, numbering.Target("crm_thirdparty", "code", thirdparty_id), values["type"])
     return ThirdPartyRecord(id=thirdparty_id, code=code, **values)
 
 

@@ -22,7 +22,7 @@ TARGET_LABELS = {"thirdparty": "third parties", "contact": "contacts"}
 MASK_HINT = ("{yyyy} {yy} {mm} {dd} date parts, {t} P/C/B, one counter {00000}; {00000+100} starts at 100, "
              "{00000@1} resets every year, {00000@0} every month.")
 # Field-form blocks that show a definition's parts under another name.
-FIELD_FORM_BLOCKS = {"required": "flags", "unique": "flags", "field_type": "field_type", "applies_to": "label"}
+FIELD_FORM_BLOCKS = {"required": "flags", "unique": "flags", "applies_to": "label"}
 
 
 async def settings_modal(ctx: Context) -> dict:

@@ -47,9 +47,6 @@ class Context:
         """CRM_TIMEZONE: numbering periods, and date-times typed without an offset."""
         return self.settings.timezone
 
-    def acting_as(self, actor: Actor) -> Context:
-        return Context(actor, self.settings, self.clock)
-
     @contextlib.asynccontextmanager
     async def transaction(self) -> AsyncIterator[UnitOfWork]:
         """The unit of work: joined if one is already open in this task, else a new transaction.

@@ -279,11 +279,6 @@ async def values_by_owner(applies_to: str, owner_ids: list[int], fields: list[Fi
     return result
 
 
-def displayed(fields: list[FieldDefinition], values: dict[str, object], tz: ZoneInfo | None) -> list[tuple[str, str]]:
-    """(label, text) of each set field, in position order, for the record card."""
-    return [(f.label, fieldtypes.display(f, values[f.key], tz=tz)) for f in fields if values.get(f.key) is not None]
-
-
 async def _check_existing_values_unique(uow: UnitOfWork, field: FieldDefinition) -> None:
     seen = set()
     for value in await CustomFieldValue.filter(field_id=field.id).using_db(uow.connection).values_list("value", flat=True):

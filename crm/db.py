@@ -88,10 +88,6 @@ def is_unavailable(error: BaseException) -> bool:
     return False
 
 
-def is_postgres() -> bool:
-    return connections.get("default").capabilities.dialect == "postgres"
-
-
 async def connect(database_url: str) -> None:
     await Tortoise.init(config=tortoise_config(database_url))
 

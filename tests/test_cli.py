@@ -11,7 +11,6 @@ import subprocess
 import sys
 from datetime import datetime, timezone
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
 import openpyxl
 import pytest
@@ -20,7 +19,7 @@ from crm import clock, customfields, db as crm_db, exports, thirdparties
 from crm.exports import export_thirdparties
 from models import ThirdParty
 from tests import database
-from tests.conftest import ADMIN, ALICE, context
+from tests.conftest import ADMIN, context
 
 ROOT = Path(__file__).resolve().parent.parent
 CRM = Path(sys.executable).with_name("crm")

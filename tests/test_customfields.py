@@ -8,7 +8,7 @@ import pytest
 
 from crm import clock, customfields, thirdparties
 from crm.errors import Conflict, Forbidden, NotFound, ValidationError
-from crm.fieldtypes import FIELD_TYPES
+from crm.fieldtypes import FIELD_TYPES, display
 from models import CustomField, CustomFieldValue, Event, ThirdParty
 from tests import database
 from tests.conftest import ADMIN, ALICE, context
@@ -376,7 +376,7 @@ async def test_values_by_owner(db):
     assert await customfields.values_by_owner("contact", [first.id]) == {first.id: {"size": None}}
 
 
-async def test_displayed_shows_set_fields_by_position_in_words(db):
+async def test_the_card_shows_set_fields_by_position_in_words(db):
     await define("budget", "amount", label="Budget", position=3)
     await define("segments", "multiselect", label="Segments", position=1)
     await define("partner", "boolean", label="Partner", position=2)
@@ -384,15 +384,15 @@ async def test_displayed_shows_set_fields_by_position_in_words(db):
     await define("unset", "string", label="Unset", position=4)
     tp = await new(custom={"budget": "1234.5", "segments": "ent;smb", "partner": "no",
                            "meeting": "2026-11-28T13:05Z"})
-    fields = await customfields.definitions("thirdparty")
-    values = (await customfields.values_by_owner("thirdparty", [tp.id]))[tp.id]
-    assert customfields.displayed(fields, values, PARIS) == [
+    card = await thirdparties.card(context(), tp.id)
+    assert [(f.label, display(f, value, PARIS)) for f, value in card.custom] == [
         ("Next meeting", "2026-11-28 14:05"),
         ("Segments", "Small business, Enterprise"),
         ("Partner", "No"),
         ("Budget", "1,234.50"),
     ]
-    assert customfields.displayed(fields, values, UTC)[0] == ("Next meeting", "2026-11-28 13:05")
+    meeting, value = card.custom[0]
+    assert display(meeting, value, UTC) == "2026-11-28 13:05"
 
 
 async def test_a_date_time_typed_without_offset_is_read_in_crm_timezone(db):

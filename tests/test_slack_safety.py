@@ -12,7 +12,7 @@ import pytest
 from crm import clock, contacts, thirdparties
 from models import Contact, Event, ThirdParty, User
 from tests.conftest import ALICE, context, slack_user
-from tests.slack_requests import FORM, block_actions, modal, sign, slash_command, view_submission
+from tests.slack_requests import FORM, modal
 
 
 def texts(message: dict) -> str:

@@ -10,7 +10,7 @@ from tortoise import connections
 from tortoise.models import Model
 
 from crm import clock, contacts, customfields, search, thirdparties
-from crm.errors import Ambiguous, EditConflict, Forbidden, NotFound, ValidationError
+from crm.errors import Ambiguous, Forbidden, NotFound, ValidationError
 from crm.permissions import Actor
 from models import Event, NumberingCounter, Tag, ThirdParty, User
 from tests import database, faults

@@ -26,6 +26,7 @@ HELP = [
     ("/crm edit REF", "edit a third party"),
     ("/crm close REF / reopen REF", "mark a third party closed or active again"),
     ("/crm contact add REF", "add a contact to a third party"),
+    ("/crm products [TEXT]", "the product catalogue, searched; admins add and edit products"),
     ("/crm settings", "admins: numbering masks and custom fields"),
 ]
 

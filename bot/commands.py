@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import admin, cards, forms
+from bot import admin, cards, forms, products
 from bot.parser import Command, parse
 from bot.surface import Interaction, Surface, after_ack
 from crm import contacts, pending, search, thirdparties
@@ -38,6 +38,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
         "reopen": _reopen,
         "contact": _contact,
         "settings": _settings,
+        "products": _products,
     }
 
     @app.command("/crm")
@@ -157,6 +158,10 @@ async def _contact(it: Interaction, command: Command) -> None:
         return await new_contact_form(it, tp.id)
 
     await it.open_form(build)
+
+
+async def _products(it: Interaction, command: Command) -> None:
+    await products.show_catalogue(it, command.rest)
 
 
 async def _settings(it: Interaction, command: Command) -> None:

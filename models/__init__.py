@@ -209,3 +209,21 @@ class PendingAction(Model):
 
     class Meta:
         table = "crm_pending_action"
+
+
+# A product or service of the catalogue, which document lines pick with its prices.
+class Product(Timestamped):
+    id = fields.IntField(primary_key=True)
+    ref = fields.CharField(max_length=64, unique=True)
+    label = fields.CharField(max_length=255)
+    # the folded ref and label (crm.normalize.fold): the catalogue's search
+    search_text = fields.CharField(max_length=400, default="")
+    description = fields.TextField(default="")
+    unit_price = fields.DecimalField(max_digits=24, decimal_places=6)  # excluding tax
+    vat_rate = fields.DecimalField(max_digits=6, decimal_places=3)  # percent
+    cost_price = fields.DecimalField(max_digits=24, decimal_places=6, default=0)  # for margins
+    unit = fields.CharField(max_length=32, default="")
+    active = fields.BooleanField(default=True)
+
+    class Meta:
+        table = "crm_product"

@@ -9,7 +9,7 @@ from bot.forms import form_state, read_form_state
 from bot.payloads import action, form_values, record_id
 from bot.surface import Interaction, Surface, acked, submission
 from crm import products
-from crm.products import ProductRecord
+from crm.records import ProductRecord
 
 PRODUCT_NEW = "product_new"
 PRODUCT_EDIT = "product_edit"

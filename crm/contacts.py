@@ -9,7 +9,7 @@ from crm.context import Context, UnitOfWork
 from crm.customfields import FieldDefinition
 from crm.errors import NotFound, ValidationError
 from crm.fieldtypes import to_storage
-from crm.permissions import require_writer, visible_thirdparties
+from crm.permissions import require_writer, visible_thirdparties, visible_thirdparty
 from crm.records import ContactRecord, ThirdPartyRecord
 from models import Contact, ThirdParty
 
@@ -80,9 +80,7 @@ async def create(ctx: Context, thirdparty_id: int, values: dict, *, custom: dict
     cleaned = clean(values)
     _require_name(cleaned.get("first_name", ""), cleaned.get("last_name", ""))
     async with ctx.transaction() as uow:
-        thirdparty = await visible_thirdparties(ctx.actor).filter(id=thirdparty_id).using_db(uow.connection).first()
-        if thirdparty is None:
-            raise NotFound("This third party no longer exists; it may have been deleted or merged.")
+        thirdparty = await visible_thirdparty(ctx.actor, thirdparty_id, uow.connection)
         fields = await customfields.definitions("contact", uow.connection)
         custom_values = customfields.parse_new(fields, custom or {}, ctx.timezone)
         for definition in fields:
@@ -121,9 +119,7 @@ class NewForm:
 
 async def new_form(ctx: Context, thirdparty_id: int) -> NewForm:
     require_writer(ctx.actor, "add contacts")
-    thirdparty = await visible_thirdparties(ctx.actor).filter(id=thirdparty_id).first()
-    if thirdparty is None:
-        raise NotFound("This third party no longer exists; it may have been deleted or merged.")
+    thirdparty = await visible_thirdparty(ctx.actor, thirdparty_id)
     return NewForm(records.thirdparty(thirdparty), await customfields.definitions("contact"))
 
 

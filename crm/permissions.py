@@ -3,7 +3,7 @@ from dataclasses import dataclass
 
 from tortoise.queryset import QuerySet
 
-from crm.errors import Forbidden
+from crm.errors import Forbidden, NotFound
 from models import ThirdParty
 
 
@@ -41,3 +41,14 @@ def visible_thirdparties(actor: Actor) -> QuerySet[ThirdParty]:
     custom values are read through their third party, so they follow it.
     """
     return ThirdParty.all()
+
+
+async def visible_thirdparty(actor: Actor, thirdparty_id: int, connection=None, *, for_update: bool = False) -> ThirdParty:
+    """One third party `actor` may see (locked for an update if asked), or NotFound in words."""
+    query = visible_thirdparties(actor).filter(id=thirdparty_id)
+    if for_update:
+        query = query.select_for_update()
+    row = await query.using_db(connection).first()
+    if row is None:
+        raise NotFound("This third party no longer exists; it may have been deleted or merged.")
+    return row

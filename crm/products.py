@@ -2,17 +2,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
 from decimal import Decimal
 
 from tortoise.exceptions import IntegrityError
 
-from crm import fieldtypes, validators, versions
+from crm import fieldtypes, records, validators, versions
 from crm.context import Context
 from crm.errors import NotFound, ValidationError
 from crm.fieldtypes import FieldSpec
 from crm.normalize import fold, search_text
 from crm.permissions import require_admin
+from crm.records import ProductRecord
 from models import Product
 
 FIELDS = {
@@ -30,29 +30,6 @@ TEXT_LIMITS = {"ref": 64, "label": 255, "description": 5000, "unit": 32}
 MAX_VAT_RATE = Decimal(100)
 MAX_LISTED = 20
 GONE = "This product no longer exists."
-
-
-@dataclass(frozen=True)
-class ProductRecord:
-    id: int
-    ref: str
-    label: str
-    description: str
-    unit_price: Decimal
-    vat_rate: Decimal
-    cost_price: Decimal
-    unit: str
-    active: bool
-    created_at: datetime
-    updated_at: datetime
-    created_by: str
-    updated_by: str
-
-
-def _record(row: Product) -> ProductRecord:
-    return ProductRecord(row.id, row.ref, row.label, row.description, row.unit_price, row.vat_rate,
-                         row.cost_price, row.unit, row.active, row.created_at, row.updated_at,
-                         row.created_by, row.updated_by)
 
 
 def clean(values: dict, *, creating: bool) -> dict:
@@ -116,7 +93,7 @@ async def create(ctx: Context, values: dict) -> ProductRecord:
                 updated_at=uow.now, created_by=ctx.actor.id, updated_by=ctx.actor.id, using_db=uow.connection)
         except IntegrityError:
             raise ValidationError("ref", f"Ref: another product is already {cleaned['ref']}.") from None
-    return _record(row)
+    return records.product(row)
 
 
 @dataclass(frozen=True)
@@ -153,7 +130,7 @@ async def update(ctx: Context, product_id: int, values: dict, *,
         wanted = {name: _canonical(value) for name, value in cleaned.items()}
         apply = versions.to_apply(wanted, _snapshot(row), shown, versions.described_by(FIELDS))
         if not apply:
-            return _record(row)
+            return records.product(row)
         for name in apply:
             setattr(row, name, cleaned[name])
         row.search_text = _search_text(row.ref, row.label)
@@ -162,14 +139,14 @@ async def update(ctx: Context, product_id: int, values: dict, *,
             await row.save(using_db=uow.connection)
         except IntegrityError:
             raise ValidationError("ref", f"Ref: another product is already {row.ref}.") from None
-    return _record(row)
+    return records.product(row)
 
 
 async def get(ctx: Context, product_id: int) -> ProductRecord:
     row = await Product.get_or_none(id=product_id)
     if row is None:
         raise NotFound(GONE)
-    return _record(row)
+    return records.product(row)
 
 
 async def find(ctx: Context, text: str = "", *, include_inactive: bool = False,
@@ -180,4 +157,4 @@ async def find(ctx: Context, text: str = "", *, include_inactive: bool = False,
     query = Product.all() if include_inactive else Product.filter(active=True)
     for word in words:
         query = query.filter(search_text__contains=word)
-    return [_record(row) for row in await query.order_by("ref").limit(limit)]
+    return [records.product(row) for row in await query.order_by("ref").limit(limit)]

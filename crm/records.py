@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, fields
 from datetime import datetime
+from decimal import Decimal
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,23 @@ class ContactRecord:
         return " ".join(part for part in (self.first_name, self.last_name) if part) or self.email or "(no name)"
 
 
+@dataclass(frozen=True)
+class ProductRecord:
+    id: int
+    ref: str
+    label: str
+    description: str
+    unit_price: Decimal
+    vat_rate: Decimal
+    cost_price: Decimal
+    unit: str
+    active: bool
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    updated_by: str
+
+
 def record(kind: type, row) -> object:
     """The plain `kind` (one of the dataclasses above) of an ORM row or any object with its fields."""
     return kind(**{f.name: getattr(row, f.name) for f in fields(kind)})
@@ -72,3 +90,7 @@ def thirdparty(row) -> ThirdPartyRecord:
 
 def contact(row) -> ContactRecord:
     return record(ContactRecord, row)
+
+
+def product(row) -> ProductRecord:
+    return record(ProductRecord, row)

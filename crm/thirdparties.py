@@ -17,7 +17,7 @@ from crm.db import sql, timestamp
 from crm.errors import Ambiguous, NotFound, OutcomeUnknown, ValidationError
 from crm.fieldtypes import to_storage
 from crm.normalize import fold, name_key, numbers_differ, vat_key
-from crm.permissions import require_writer, visible_thirdparties
+from crm.permissions import require_writer, visible_thirdparties, visible_thirdparty
 from crm.records import ContactRecord, ThirdPartyRecord
 from crm.settings import SLACK_USER_ID
 from crm.users import ensure_users
@@ -317,13 +317,7 @@ async def get(ctx: Context, thirdparty_id: int) -> ThirdPartyRecord:
 
 async def _visible(ctx: Context, thirdparty_id: int, uow: UnitOfWork | None = None, *,
                    for_update: bool = False) -> ThirdParty:
-    query = visible_thirdparties(ctx.actor).filter(id=thirdparty_id)
-    if for_update:
-        query = query.select_for_update()
-    row = await query.using_db(uow.connection if uow else None).first()
-    if row is None:
-        raise NotFound("This third party no longer exists; it may have been deleted or merged.")
-    return row
+    return await visible_thirdparty(ctx.actor, thirdparty_id, uow.connection if uow else None, for_update=for_update)
 
 
 async def resolve(ctx: Context, ref: str) -> ThirdPartyRecord:

@@ -59,9 +59,11 @@ PROVISIONAL_CODE = "(PROV{})"
 NEW_VALUES = {**dict.fromkeys(FIELDS, ""), "status": "active"}
 # Above every character: a prefix's range ends here.
 PREFIX_END = "\U0010ffff"
-TAGS_AND_REPS = ("SELECT 'tag' AS kind, t.name AS value FROM crm_tag t "
+# Tags by name; sales reps in the order they were given (a document's default rep is the first).
+TAGS_AND_REPS = ("SELECT 'tag' AS kind, t.name AS value, 0 AS position FROM crm_tag t "
                  "JOIN crm_thirdparty_tag x ON x.tag_id = t.id WHERE x.crm_thirdparty_id = ? "
-                 "UNION ALL SELECT 'rep', user_id FROM crm_thirdparty_rep WHERE crm_thirdparty_id = ?")
+                 "UNION ALL SELECT 'rep', user_id, position FROM crm_thirdparty_rep WHERE crm_thirdparty_id = ? "
+                 "ORDER BY kind, position, value")
 
 
 def clean(values: dict, *, creating: bool) -> dict:
@@ -95,8 +97,9 @@ def clean_tags(tags) -> list[str]:
 
 
 def clean_reps(user_ids) -> list[str]:
-    """Sales reps are Slack user IDs (U… or W…), each once, sorted."""
-    reps = sorted({str(user_id).strip() for user_id in user_ids})
+    """Sales reps are Slack user IDs (U… or W…), each once, in the order given (the first is the
+    default rep of new documents)."""
+    reps = list(dict.fromkeys(str(user_id).strip() for user_id in user_ids))
     for user_id in reps:
         if not SLACK_USER_ID.match(user_id):
             raise ValidationError("sales_reps", f"Sales reps: {user_id!r} is not a Slack user ID like U0123ABCD.")
@@ -365,11 +368,11 @@ class Card:
 
 
 async def tags_and_reps(thirdparty_id: int, connection=None) -> tuple[list[str], list[str]]:
-    """Its tag names (sorted) and its sales reps' Slack IDs (sorted), in one query: every card reads them."""
+    """Its tag names (sorted) and its sales reps' Slack IDs (in their order), in one query: every card reads them."""
     connection = connection or connections.get("default")
     rows = await connection.execute_query_dict(sql(connection, TAGS_AND_REPS), [thirdparty_id, thirdparty_id])
     return (sorted(row["value"] for row in rows if row["kind"] == "tag"),
-            sorted(row["value"] for row in rows if row["kind"] == "rep"))
+            [row["value"] for row in rows if row["kind"] == "rep"])
 
 
 async def card(ctx: Context, thirdparty: int | ThirdPartyRecord) -> Card:
@@ -407,7 +410,7 @@ async def _set_reps(uow: UnitOfWork, thirdparty_id: int, user_ids, default_role:
     connection = uow.connection
     await connection.execute_query(sql(connection, "DELETE FROM crm_thirdparty_rep WHERE crm_thirdparty_id = ?"),
                                    [thirdparty_id])
-    for user in await ensure_users(uow, user_ids, default_role):
+    for position, user in enumerate(await ensure_users(uow, user_ids, default_role)):
         await connection.execute_query(sql(
-            connection, "INSERT INTO crm_thirdparty_rep (crm_thirdparty_id, user_id) VALUES (?, ?)"),
-            [thirdparty_id, user.id])
+            connection, "INSERT INTO crm_thirdparty_rep (crm_thirdparty_id, user_id, position) VALUES (?, ?, ?)"),
+            [thirdparty_id, user.id, position])

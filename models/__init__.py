@@ -103,6 +103,9 @@ class Contact(Timestamped):
     country = fields.CharField(max_length=2, default="")
     language = fields.CharField(max_length=16, default="")
     note = fields.TextField(default="")
+    # roles (billing, shipping, customer) in which new documents of its third party get it
+    # (comma-separated; the database default lets the migration add it to rows that exist)
+    default_roles = fields.CharField(max_length=64, default="", db_default="")
 
     class Meta:
         table = "crm_contact"
@@ -188,11 +191,15 @@ class Event(Model):
     contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
         f"{APP}.Contact", related_name="events", null=True, on_delete=fields.SET_NULL
     )
+    document: fields.ForeignKeyNullableRelation["Document"] = fields.ForeignKeyField(
+        f"{APP}.Document", related_name="events", null=True, on_delete=fields.SET_NULL
+    )
     label = fields.CharField(max_length=255)
     details = fields.JSONField(default=dict)
 
     class Meta:
         table = "crm_event"
+        indexes = (("document_id",),)
 
 
 # Something a person asked for that must happen once, whatever the clicks: a creation waiting
@@ -227,3 +234,128 @@ class Product(Timestamped):
 
     class Meta:
         table = "crm_product"
+
+
+DOCUMENT_TYPES = ("proposal", "order", "intervention", "invoice")
+DOCUMENT_CONTACT_ROLES = ("billing", "shipping", "customer")
+
+
+# A commercial document: a proposal, a sales order, an intervention or an invoice.
+# Its ref is given at validation (a draft has none); its totals are the sums of its lines'
+# rounded figures (crm.money), kept here for lists and figures.
+class Document(Timestamped):
+    id = fields.IntField(primary_key=True)
+    type = fields.CharField(max_length=16)
+    ref = fields.CharField(max_length=64, null=True, unique=True)
+    status = fields.CharField(max_length=16, default="draft")
+    thirdparty: fields.ForeignKeyRelation[ThirdParty] = fields.ForeignKeyField(
+        f"{APP}.ThirdParty", related_name="documents", on_delete=fields.CASCADE
+    )
+    # the sales rep it counts for (SPEC §9)
+    rep: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
+        f"{APP}.User", related_name="documents", null=True, on_delete=fields.SET_NULL
+    )
+    # the proposal or order it was made from; its children are `derived`
+    origin: fields.ForeignKeyNullableRelation["Document"] = fields.ForeignKeyField(
+        f"{APP}.Document", related_name="derived", null=True, on_delete=fields.SET_NULL
+    )
+    currency = fields.CharField(max_length=3)
+    issued_on = fields.DateField()
+    valid_until = fields.DateField(null=True)  # proposals
+    due_on = fields.DateField(null=True)  # invoices
+    intervention_on = fields.DateField(null=True)  # interventions
+    intervention_minutes = fields.IntField(null=True)
+    note_public = fields.TextField(default="")
+    note_private = fields.TextField(default="")
+    # the rich description as Slack's rich_text_input gave it (to edit it again) and as sanitized HTML (the PDF)
+    description_rich = fields.JSONField(null=True)
+    description_html = fields.TextField(default="")
+    total_excl_tax = fields.DecimalField(max_digits=24, decimal_places=6, default=0)
+    total_vat = fields.DecimalField(max_digits=24, decimal_places=6, default=0)
+    total_incl_tax = fields.DecimalField(max_digits=24, decimal_places=6, default=0)
+    validated_at = fields.DatetimeField(null=True, db_index=True)
+    validated_by = fields.CharField(max_length=32, null=True)
+    # the last PDF made of it, in the file store (crm.filestore)
+    pdf_sha256 = fields.CharField(max_length=64, null=True)
+    pdf_name = fields.CharField(max_length=255, null=True)
+    pdf_made_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "crm_document"
+        indexes = (("thirdparty_id", "type"), ("origin_id",), ("rep_id", "validated_at"))
+
+
+class DocumentLine(Model):
+    id = fields.IntField(primary_key=True)
+    document: fields.ForeignKeyRelation[Document] = fields.ForeignKeyField(
+        f"{APP}.Document", related_name="lines", on_delete=fields.CASCADE
+    )
+    position = fields.IntField()
+    product: fields.ForeignKeyNullableRelation[Product] = fields.ForeignKeyField(
+        f"{APP}.Product", related_name="lines", null=True, on_delete=fields.SET_NULL
+    )
+    label = fields.CharField(max_length=255)
+    description = fields.TextField(default="")
+    quantity = fields.DecimalField(max_digits=24, decimal_places=6)
+    unit = fields.CharField(max_length=32, default="")
+    unit_price = fields.DecimalField(max_digits=24, decimal_places=6)  # excluding tax
+    discount_percent = fields.DecimalField(max_digits=6, decimal_places=3, default=0)
+    vat_rate = fields.DecimalField(max_digits=6, decimal_places=3)
+    cost_price = fields.DecimalField(max_digits=24, decimal_places=6, default=0)  # copied from the product
+    total_excl_tax = fields.DecimalField(max_digits=24, decimal_places=6)
+    total_vat = fields.DecimalField(max_digits=24, decimal_places=6)
+
+    class Meta:
+        table = "crm_document_line"
+        indexes = (("document_id", "position"),)
+
+
+class Payment(Model):
+    id = fields.IntField(primary_key=True)
+    document: fields.ForeignKeyRelation[Document] = fields.ForeignKeyField(
+        f"{APP}.Document", related_name="payments", on_delete=fields.CASCADE
+    )
+    paid_on = fields.DateField()
+    amount = fields.DecimalField(max_digits=24, decimal_places=6)
+    method = fields.CharField(max_length=32)
+    created_at = fields.DatetimeField()
+    created_by = fields.CharField(max_length=32)
+
+    class Meta:
+        table = "crm_payment"
+        indexes = (("document_id",),)
+
+
+# A contact of the document's third party in a role (billing, shipping, customer).
+class DocumentContact(Model):
+    id = fields.IntField(primary_key=True)
+    document: fields.ForeignKeyRelation[Document] = fields.ForeignKeyField(
+        f"{APP}.Document", related_name="contacts", on_delete=fields.CASCADE
+    )
+    contact: fields.ForeignKeyRelation[Contact] = fields.ForeignKeyField(
+        f"{APP}.Contact", related_name="documents", on_delete=fields.CASCADE
+    )
+    role = fields.CharField(max_length=16)
+
+    class Meta:
+        table = "crm_document_contact"
+        unique_together = (("document", "role", "contact"),)
+
+
+# Our own company as documents print it (one row, kept by admins in /crm settings).
+class CompanyProfile(Model):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=255, default="")
+    address = fields.TextField(default="")
+    zip = fields.CharField(max_length=32, default="")
+    town = fields.CharField(max_length=128, default="")
+    country = fields.CharField(max_length=2, default="")
+    vat_id = fields.CharField(max_length=32, default="")
+    email = fields.CharField(max_length=255, default="")
+    phone = fields.CharField(max_length=64, default="")
+    logo_sha256 = fields.CharField(max_length=64, null=True)
+    updated_at = fields.DatetimeField()
+    updated_by = fields.CharField(max_length=32, default="system")
+
+    class Meta:
+        table = "crm_company"

@@ -39,7 +39,7 @@ async def tag_names(thirdparty) -> list[str]:
 
 
 async def rep_ids(thirdparty) -> list[str]:
-    return sorted(user.id for user in await User.filter(thirdparties__id=thirdparty.id))
+    return (await thirdparties.tags_and_reps(thirdparty.id))[1]
 
 
 # --- create ---
@@ -180,9 +180,16 @@ async def test_a_too_long_tag_is_refused(db):
 async def test_sales_reps_become_users_with_the_default_role(db):
     await User.create(id="U0BOB", role="sales", name="Bob", created_at=clock.now())
     tp = await new(sales_reps=["U0CAROL", "U0BOB", "U0CAROL"], default_role="readonly")
-    assert await rep_ids(tp) == ["U0BOB", "U0CAROL"]
+    assert await rep_ids(tp) == ["U0CAROL", "U0BOB"]  # in the order given: the first is the default rep
     roles = {u.id: (u.role, u.name) for u in await User.all()}
     assert roles == {"U0BOB": ("sales", "Bob"), "U0CAROL": ("readonly", "")}
+
+
+async def test_putting_another_rep_first_is_a_change(db):
+    tp = await new(sales_reps=["U0BOB", "U0CAROL"])
+    _, changes = await thirdparties.update(context(ALICE), tp.id, {}, sales_reps=["U0CAROL", "U0BOB"])
+    assert changes.fields == {"sales_reps": (["U0BOB", "U0CAROL"], ["U0CAROL", "U0BOB"])}
+    assert await rep_ids(tp) == ["U0CAROL", "U0BOB"]
 
 
 async def test_a_sales_rep_must_be_a_slack_user_id(db):
@@ -245,7 +252,7 @@ async def test_an_edit_that_changes_nothing_records_nothing(db):
                    custom={"size": 12})
     _, changes = await thirdparties.update(
         context(ALICE), tp.id, {"town": " Paris ", "email": "a@ACME.example", "name": "Acme"},
-        tags=["B2B", "vip", "VIP"], sales_reps=["U0CAROL", "U0BOB"], custom={"size": "12"},
+        tags=["B2B", "vip", "VIP"], sales_reps=["U0BOB", "U0CAROL", "U0BOB"], custom={"size": "12"},
     )
     assert not changes and changes.fields == {}
     assert await events("COMPANY_MODIFY") == []
@@ -491,7 +498,7 @@ async def test_card_shows_everything_of_the_record(db):
     assert card.thirdparty.id == tp.id and card.thirdparty.town == "Pau"
     assert [c.last_name for c in card.contacts] == ["Adams", "Young"]
     assert card.tags == ["b2b", "vip"]
-    assert card.sales_reps == ["U0BOB", "U0CAROL"]
+    assert card.sales_reps == ["U0CAROL", "U0BOB"]  # in the order given
     assert [(f.label, value) for f, value in card.custom] == [("Budget", Decimal("1234.5"))]
     assert [e.code for e in card.events] == ["COMPANY_MODIFY"] * 5  # the latest five, newest first
     assert card.events[0].details["changes"]["town"] == ["Caen", "Pau"]

@@ -1,6 +1,6 @@
-"""`make bench`: what creating third parties costs on PostgreSQL, and how fast Slack's
-requests are acknowledged, each beside a bare baseline measured in the same run (see
-BENCHMARKS.md). `--only codes` or `--only ack` runs one of the two.
+"""`make bench`: what creating third parties costs on PostgreSQL, how fast Slack's requests
+are acknowledged, and what rendering PDFs costs, each beside a baseline measured in the
+same run (see BENCHMARKS.md). `--only codes`, `--only ack` or `--only pdf` runs one of them.
 
 Codes measures, each on a fresh database created on the server CRM_BENCH_POSTGRES names:
 
@@ -17,7 +17,11 @@ ceilings on it.
 
 The ack measure (bench/ack.py): `crm web` answering signed `/crm search` and `/crm show`,
 50 at a time on 10,000 third parties, beside a bare Bolt app that only acks, and two
-`crm web` processes beside one. Results also go to bench/results/latest.json.
+`crm web` processes beside one.
+
+The PDF measure (bench/pdf.py), which needs no database: a 2-page, 40-line proposal
+rendered by a pool of 2 worker processes beside one process, and how late a 10 ms ticker on
+the event loop runs meanwhile. Results also go to bench/results/latest.json.
 """
 from __future__ import annotations
 
@@ -33,7 +37,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
-from bench import ack
+from bench import ack, pdf
 from bench.workload import audit_codes, bare_inserter, domain_creator, expected_codes, run_in_processes
 from crm import clock, db as crm_db
 from tests.database import create_postgres_database, drop_postgres_database
@@ -135,9 +139,11 @@ async def run_measure(measure: Measure, server_url: str, repeats: int) -> Result
     return result
 
 
-def table(results: list[Result], ack_result: ack.AckResult | None) -> str:
+def table(results: list[Result], ack_result: ack.AckResult | None, pdf_result: pdf.PdfResult | None) -> str:
     header = ("measure", "ours (median)", "baseline (median)", "ratio", "target", "met")
-    rows = [header] + [_table_row(result) for result in results] + (ack_result.summary_rows() if ack_result else [])
+    rows = [header] + [_table_row(result) for result in results]
+    rows += ack_result.summary_rows() if ack_result else []
+    rows += pdf_result.summary_rows() if pdf_result else []
     return aligned(rows)
 
 
@@ -159,7 +165,8 @@ def _figure(measure: Measure, seconds: list[float]) -> str:
     return f"{median:.2f} s ({measure.rows / median:,.0f} rows/s)"
 
 
-def write_results(results: list[Result], ack_result: ack.AckResult | None, repeats: int) -> None:
+def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_result: pdf.PdfResult | None,
+                  repeats: int) -> None:
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -168,6 +175,8 @@ def write_results(results: list[Result], ack_result: ack.AckResult | None, repea
     }
     if ack_result is not None:
         document["ack"] = ack_result.as_json()
+    if pdf_result is not None:
+        document["pdf"] = pdf_result.as_json()
     RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
 
 
@@ -176,14 +185,15 @@ async def run_ack(server_url: str, repeats: int) -> ack.AckResult:
         return await ack.measure(url, repeats)
 
 
-async def main(server_url: str, repeats: int, only: str | None) -> tuple[list[Result], ack.AckResult | None]:
+async def main(server_url: str | None, repeats: int, only: str | None) -> tuple[list[Result], ack.AckResult | None]:
     results = []
-    if only != "ack":
+    if only in (None, "codes"):
         print(f"Each side runs {repeats} times, alternately, each time on a fresh database; medians quoted.")
         results = [await run_measure(measure, server_url, repeats) for measure in MEASURES]
-    ack_result = await run_ack(server_url, repeats) if only != "codes" else None
+    ack_result = await run_ack(server_url, repeats) if only in (None, "ack") else None
+    pdf_result = await pdf.measure(repeats) if only in (None, "pdf") else None
     print()
-    print(table(results, ack_result))
+    print(table(results, ack_result, pdf_result))
     for result in results:
         status = "; ".join(result.code_problems) or "unique and gapless in every run"
         print(f"codes of '{result.measure.name}': {status}")
@@ -192,7 +202,11 @@ async def main(server_url: str, repeats: int, only: str | None) -> tuple[list[Re
         print(aligned(ack_result.detail_rows()))
         print(f"Slack requests: {len(ack_result.problems)} failures" if ack_result.problems
               else "Slack requests: every answer right (HTTP 200, acked within 3 s, answers name their record)")
-    write_results(results, ack_result, repeats)
+    if pdf_result is not None:
+        print()
+        print(aligned(pdf_result.detail_rows()))
+        print(f"PDF: {pdf_result.pages} pages each, {pdf.DOCUMENTS} documents per run")
+    write_results(results, ack_result, pdf_result, repeats)
     print(f"written to {RESULTS_FILE}")
     return results, ack_result
 
@@ -200,11 +214,11 @@ async def main(server_url: str, repeats: int, only: str | None) -> tuple[list[Re
 if __name__ == "__main__":  # spawned worker processes import this module too
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs of each side (default 3)")
-    parser.add_argument("--only", choices=("codes", "ack"), help="run one measure (default: both)")
+    parser.add_argument("--only", choices=("codes", "ack", "pdf"), help="run one measure (default: all)")
     arguments = parser.parse_args()
     server = os.environ.get("CRM_BENCH_POSTGRES")
-    if not server:
-        sys.exit("Set CRM_BENCH_POSTGRES to a PostgreSQL server URL (make bench does).")
+    if not server and arguments.only != "pdf":
+        sys.exit("Set CRM_BENCH_POSTGRES to a PostgreSQL server URL (make bench does), or run --only pdf.")
     results, ack_result = asyncio.run(main(server, arguments.repeats, arguments.only))
     failed = any(result.code_problems for result in results) or bool(ack_result and ack_result.problems)
     sys.exit(1 if failed else 0)  # a slow figure is still a run

@@ -18,6 +18,7 @@ from bot.field_inputs import input_block as custom_input, shows, submitted_value
 from bot.payloads import Stale, record_id
 from crm import contacts as crm_contacts, thirdparties as crm_thirdparties
 from crm.customfields import FieldDefinition
+from crm.documents.service import ROLE_LABELS
 from crm.records import ThirdPartyRecord
 from crm.thirdparties import MAX_TAGS, TYPE_LABELS
 
@@ -155,17 +156,29 @@ def _contact_intro(tp: ThirdPartyRecord) -> dict:
 
 def new_contact_modal(form: crm_contacts.NewForm) -> dict:
     blocks = [_contact_intro(form.thirdparty)]
-    blocks += [_text_field(name, label, "") for name, label in crm_contacts.FIELDS.items()]
+    blocks += _contact_fields({})
     blocks += _custom_blocks(form.fields, {}, creating=True)[0]
     return modal("New contact", blocks, callback_id=CONTACT_NEW, submit="Add", private_metadata=str(form.thirdparty.id))
 
 
 def edit_contact_modal(form: crm_contacts.EditForm) -> dict:
     blocks = [_contact_intro(form.thirdparty)]
-    blocks += [_text_field(name, label, getattr(form.contact, name)) for name, label in crm_contacts.FIELDS.items()]
+    blocks += _contact_fields({name: getattr(form.contact, name) for name in crm_contacts.FIELDS})
     custom, kept = _custom_blocks(form.fields, form.custom, creating=False)
     return modal("Edit contact", blocks + custom, callback_id=CONTACT_EDIT,
                  private_metadata=form_state(form.versions, kept, record=form.contact.id))
+
+
+def _contact_fields(values: dict) -> list[dict]:
+    blocks = [_text_field(name, label, values.get(name, "")) for name, label in crm_contacts.FIELDS.items()
+              if name != "default_roles"]
+    roles = {"type": "checkboxes", "options": [option(label, role) for role, label in ROLE_LABELS.items()]}
+    chosen = [o for o in roles["options"] if o["value"] in crm_contacts.default_roles(values.get("default_roles", ""))]
+    if chosen:
+        roles["initial_options"] = chosen
+    blocks.append(input_block("default_roles", crm_contacts.FIELDS["default_roles"], roles,
+                              hint="New documents of this third party get this contact in these roles."))
+    return blocks
 
 
 def _custom_blocks(fields: list[FieldDefinition], values: dict, *, creating: bool) -> tuple[list[dict], set[str]]:
@@ -188,6 +201,8 @@ def read_submission(state: dict, fields: list[FieldDefinition], field_names, kep
             if "selected_option" in element:
                 selected = element["selected_option"]
                 values[name] = selected["value"] if selected else ""
+            elif element.get("type") == "checkboxes":
+                values[name] = [o["value"] for o in element.get("selected_options") or []]
             else:
                 values[name] = element.get("value") or ""
     submission = {"values": values}

@@ -18,6 +18,14 @@ def _button_record(it: Interaction) -> int:
     return record_id(action(it.body).get("value"))
 
 
+class FoundDuplicates(Exception):
+    """A new third party looks like records we have: the form comes back listing them."""
+
+    def __init__(self, duplicates: list):
+        super().__init__("likely duplicates")
+        self.duplicates = duplicates
+
+
 def register(app: AsyncApp, surface: Surface) -> None:
     def on_action(action_id: str):
         return lambda work: app.action(action_id)(acked(surface, work))
@@ -78,18 +86,23 @@ def register(app: AsyncApp, surface: Surface) -> None:
         values, tags, reps, custom = (submitted["values"], submitted.get("tags", []),
                                       submitted.get("sales_reps", []), submitted["custom"])
         await thirdparties.validate_new(it.ctx, values, tags, custom, reps)
-        duplicates = [] if forms.create_anyway(state) else await thirdparties.likely_duplicates(it.ctx, values)
-        if duplicates:
-            view = forms.new_thirdparty_modal(
-                fields, values, tags=tags, sales_reps=reps, duplicates=duplicates,
-                custom_values=customfields.parse_given(fields, custom, it.ctx.timezone))
-            return {"response_action": "update", "view": view}, None
 
         async def create() -> int:
+            # checked inside the once-only transaction: a second submission of this form waits
+            # for the first, then finds its record made instead of taking it for a duplicate
+            duplicates = [] if forms.create_anyway(state) else await thirdparties.likely_duplicates(it.ctx, values)
+            if duplicates:
+                raise FoundDuplicates(duplicates)
             tp = await thirdparties.create(it.ctx, values, tags=tags, sales_reps=reps, custom=custom)
             return tp.id
 
-        outcome = await pending.once(it.ctx, f"view:{it.body['view']['id']}", "thirdparty.form", create)
+        try:
+            outcome = await pending.once(it.ctx, f"view:{it.body['view']['id']}", "thirdparty.form", create)
+        except FoundDuplicates as found:
+            view = forms.new_thirdparty_modal(
+                fields, values, tags=tags, sales_reps=reps, duplicates=found.duplicates,
+                custom_values=customfields.parse_given(fields, custom, it.ctx.timezone))
+            return {"response_action": "update", "view": view}, None
         return {}, None if outcome.repeated else _post_card(it, outcome.result_id)
 
     @on_submission(forms.THIRDPARTY_EDIT)

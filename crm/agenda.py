@@ -18,8 +18,8 @@ CODES = frozenset(
 )
 
 
-INSERT_EVENT = ("INSERT INTO crm_event (code, occurred_at, user_id, thirdparty_id, contact_id, label, details) "
-                "VALUES (?, ?, ?, ?, ?, ?, ?)")
+INSERT_EVENT = ("INSERT INTO crm_event (code, occurred_at, user_id, thirdparty_id, contact_id, document_id, label, "
+                "details) VALUES (?, ?, ?, ?, ?, ?, ?, ?)")
 
 
 @dataclass
@@ -74,6 +74,7 @@ async def record(
     label: str,
     *,
     contact_id: int | None = None,
+    document_id: int | None = None,
     details: dict | None = None,
 ) -> None:
     """Write one event in `uow`, the transaction of the change it records, at its time.
@@ -84,7 +85,7 @@ async def record(
         raise ValueError(f"unknown agenda event code {code}")
     connection = uow.connection
     await connection.execute_query(sql(connection, INSERT_EVENT), [
-        code, timestamp(connection, uow.now), actor.id, thirdparty_id, contact_id,
+        code, timestamp(connection, uow.now), actor.id, thirdparty_id, contact_id, document_id,
         label[:255], json.dumps(details or {}, separators=(",", ":")),
     ])
 

@@ -11,7 +11,7 @@ from crm.errors import NotFound, ValidationError
 from crm.fieldtypes import to_storage
 from crm.permissions import require_writer, visible_thirdparties, visible_thirdparty
 from crm.records import ContactRecord, ThirdPartyRecord
-from models import Contact, ThirdParty
+from models import DOCUMENT_CONTACT_ROLES, Contact, ThirdParty
 
 FIELDS = {
     "first_name": "First name",
@@ -25,6 +25,7 @@ FIELDS = {
     "country": "Country",
     "language": "Language",
     "note": "Note",
+    "default_roles": "Put on new documents as",
 }
 TEXT_LIMITS = {"first_name": 128, "last_name": 128, "job_title": 128, "address": 1000, "zip": 32,
                "town": 128, "note": 5000}
@@ -35,7 +36,24 @@ GONE = "This contact no longer exists; it may have been deleted."
 
 
 def clean(values: dict) -> dict:
-    return validators.clean_fields(values, FIELDS, TEXT_LIMITS, SPECIAL_CHECKS, "contact")
+    if isinstance(values.get("default_roles"), (list, tuple)):
+        values = {**values, "default_roles": ",".join(values["default_roles"])}
+    return validators.clean_fields(values, FIELDS, TEXT_LIMITS, {**SPECIAL_CHECKS, "default_roles": _roles},
+                                   "contact")
+
+
+def _roles(name: str, label: str, raw: str) -> str:
+    """Roles (billing, shipping, customer) in which new documents of the third party get the
+    contact, stored comma-separated in their usual order."""
+    roles = {role.strip().lower() for role in raw.split(",") if role.strip()}
+    unknown = sorted(roles - set(DOCUMENT_CONTACT_ROLES))
+    if unknown:
+        raise ValidationError(name, f"{label}: {unknown[0]!r} is not a role (billing, shipping, customer).")
+    return ",".join(role for role in DOCUMENT_CONTACT_ROLES if role in roles)
+
+
+def default_roles(stored: str) -> list[str]:
+    return [role for role in stored.split(",") if role]
 
 
 def _require_name(first_name: str, last_name: str) -> None:

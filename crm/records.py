@@ -3,7 +3,7 @@ rows, so nothing outside `crm` can reach the database through what it was given.
 from __future__ import annotations
 
 from dataclasses import dataclass, fields
-from datetime import datetime
+from datetime import date, datetime
 from decimal import Decimal
 
 
@@ -47,6 +47,7 @@ class ContactRecord:
     country: str
     language: str
     note: str
+    default_roles: str  # comma-separated roles (crm.contacts.default_roles)
     created_at: datetime
     updated_at: datetime
     created_by: str
@@ -94,3 +95,70 @@ def contact(row) -> ContactRecord:
 
 def product(row) -> ProductRecord:
     return record(ProductRecord, row)
+
+
+@dataclass(frozen=True)
+class DocumentRecord:
+    id: int
+    type: str
+    ref: str | None  # None until validated
+    status: str
+    thirdparty_id: int
+    rep_id: str | None
+    origin_id: int | None
+    currency: str
+    issued_on: date
+    valid_until: date | None
+    due_on: date | None
+    intervention_on: date | None
+    intervention_minutes: int | None
+    note_public: str
+    note_private: str
+    description_rich: dict | None
+    description_html: str
+    total_excl_tax: Decimal
+    total_vat: Decimal
+    total_incl_tax: Decimal
+    validated_at: datetime | None
+    pdf_sha256: str | None
+    pdf_name: str | None
+    created_at: datetime
+    updated_at: datetime
+    created_by: str
+    updated_by: str
+
+    @property
+    def display_ref(self) -> str:
+        """Its ref, or `(PROV<id>)` while it is a draft that never had one."""
+        return self.ref or f"(PROV{self.id})"
+
+
+@dataclass(frozen=True)
+class LineRecord:
+    id: int
+    position: int
+    product_id: int | None
+    label: str
+    description: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    discount_percent: Decimal
+    vat_rate: Decimal
+    cost_price: Decimal
+    total_excl_tax: Decimal
+    total_vat: Decimal
+
+
+@dataclass(frozen=True)
+class PaymentRecord:
+    id: int
+    paid_on: date
+    amount: Decimal
+    method: str
+    created_at: datetime
+    created_by: str
+
+
+def document(row) -> DocumentRecord:
+    return record(DocumentRecord, row)

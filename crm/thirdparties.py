@@ -253,8 +253,10 @@ async def update(
     sales_reps=None,
     custom: dict | None = None,
     shown: dict[str, str] | None = None,
+    reason: str = "",
 ) -> tuple[ThirdPartyRecord, Changes]:
-    """Apply the given fields (others untouched); records COMPANY_MODIFY with what changed.
+    """Apply the given fields (others untouched); records COMPANY_MODIFY with what changed
+    (and `reason`, when a change follows from another, such as a signed proposal).
 
     `shown`: the fingerprints the edit form kept (EditForm.versions). Then only what its user
     changed is applied, and a field someone else changed meanwhile is refused (EditConflict).
@@ -295,8 +297,9 @@ async def update(
         await row.save(using_db=uow.connection)
         await search.refresh(uow, row.id)
         await agenda.record(uow, "COMPANY_MODIFY", ctx.actor, row.id,
-                            f"{row.name} modified: {', '.join(_change_labels(changes, fields))}",
-                            details=changes.details())
+                            f"{row.name} modified: {', '.join(_change_labels(changes, fields))}"
+                            + (f" ({reason})" if reason else ""),
+                            details={**changes.details(), **({"reason": reason} if reason else {})})
     return records.thirdparty(row), changes
 
 

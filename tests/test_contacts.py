@@ -19,6 +19,14 @@ async def company(name="Acme", **values) :
     return await thirdparties.create(context(), {"name": name, "type": "customer", **values})
 
 
+async def test_a_default_role_must_be_one_of_the_three(db):
+    tp = await company()
+    with pytest.raises(ValidationError) as error:
+        await contacts.create(context(), tp.id, {"last_name": "Doe", "default_roles": "billing, accounting"})
+    assert error.value.field == "default_roles" and "'accounting'" in error.value.message
+    assert await Contact.all().count() == 0
+
+
 async def event_codes() -> list[str]:
     return [e.code for e in await Event.all().order_by("id")]
 
@@ -28,13 +36,13 @@ async def test_create_stores_every_field_and_records_contact_create(db):
     contact = await contacts.create(context(ALICE), tp.id, {
         "first_name": " Jane ", "last_name": "Doe", "job_title": "CFO", "email": "Jane.Doe@ACME.example",
         "phone": "+33 6 12 34 56 78", "address": "2 rue Haute", "zip": "69001", "town": "Lyon",
-        "country": "fr", "language": "FR-be", "note": "Met at the fair",
+        "country": "fr", "language": "FR-be", "note": "Met at the fair", "default_roles": ["customer", "billing"],
     })
     stored = await Contact.get(id=contact.id)
     assert {name: getattr(stored, name) for name in contacts.FIELDS} == {
         "first_name": "Jane", "last_name": "Doe", "job_title": "CFO", "email": "Jane.Doe@acme.example",
         "phone": "+33 6 12 34 56 78", "address": "2 rue Haute", "zip": "69001", "town": "Lyon",
-        "country": "FR", "language": "fr_BE", "note": "Met at the fair",
+        "country": "FR", "language": "fr_BE", "note": "Met at the fair", "default_roles": "billing,customer",
     }
     assert (stored.thirdparty_id, stored.created_by) == (tp.id, ALICE.id)
     event = await Event.get(code="CONTACT_CREATE")

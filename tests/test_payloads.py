@@ -33,7 +33,7 @@ def sample_card() -> Card:
     )
     contact = ContactRecord(
         id=3, thirdparty_id=7, first_name="Jane", last_name="Doe", job_title="Buyer", email="jane@acme.example",
-        phone="", address="", zip="", town="", country="", language="", note="", created_at=CREATED,
+        phone="", address="", zip="", town="", country="", language="", note="", default_roles="", created_at=CREATED,
         updated_at=CREATED, created_by="U0ALICE", updated_by="U0ALICE",
     )
     event = EventRecord(id=1, code="COMPANY_CREATE", occurred_at=CREATED, user_id="U0ALICE", thirdparty_id=7,

@@ -56,7 +56,8 @@ def proposal(number: int) -> PrintableDocument:
         recipient=Party("Acme Industries", address="5 avenue des Champs", zip="69001", town="Lyon", country="FR",
                         vat_id="FR98765432109", attention="Jeanne Martin"),
         rep_name="Alice Durand", lines=printed, totals=document_totals(lines, "EUR"),
-        note_public="Paiement à 30 jours.", description_html="<p>Notre proposition pour <strong>votre site</strong></p>",
+        note_public="Paiement à 30 jours.",
+        description_html="<p>Notre proposition pour <strong>votre site</strong></p>",
     )
 
 

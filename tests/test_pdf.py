@@ -11,7 +11,6 @@ import threading
 import urllib.request
 from datetime import date
 from decimal import Decimal
-from pathlib import Path
 
 import jinja2
 import pytest
@@ -41,7 +40,8 @@ LINES = (
 
 def printable(type: str = "proposal", language: str = "en", lines=LINES, **fields) -> PrintableDocument:
     """A document as the domain hands it to the renderer, its figures from crm.money."""
-    money_lines = [Line(D(quantity), D(price), D(discount), D(rate)) for _, _, quantity, _, price, discount, rate in lines]
+    money_lines = [Line(D(quantity), D(price), D(discount), D(rate))
+                   for _, _, quantity, _, price, discount, rate in lines]
     printed = tuple(
         PrintableLine(label, description, money.quantity, unit, money.unit_price, money.discount_percent,
                       money.vat_rate, *dataclasses.astuple(line_totals(money, "EUR")))

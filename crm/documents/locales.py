@@ -7,8 +7,8 @@ English, the language of the templates themselves, so a document never mixes two
 """
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
-from datetime import date
 from decimal import Decimal
 from functools import cache
 from io import BytesIO
@@ -85,7 +85,7 @@ class Formats:
         """The name of an ISO 3166 country ("FR": "France", "Allemagne" for "DE" in French)."""
         return self.locale.territories.get(code.upper(), code)
 
-    def date(self, value: date) -> str:
+    def date(self, value: datetime.date) -> str:
         return format_date(value, "long", locale=self.locale)
 
     def duration(self, minutes: int) -> str:

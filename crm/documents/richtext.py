@@ -85,7 +85,8 @@ class _Converter:
         for block in lists:
             indent = _indent(block)
             tag = "ol" if block.get("style") == "ordered" else "ul"
-            while open_tags and (open_tags[-1][1] > indent or open_tags[-1] == (_other(tag), indent)):
+            # close deeper lists, and a list of the other kind at this depth
+            while open_tags and (open_tags[-1][1] > indent or open_tags[-1] == ({"ol": "ul", "ul": "ol"}[tag], indent)):
                 html.append(f"</li></{open_tags.pop()[0]}>")
             if open_tags and open_tags[-1][1] == indent:
                 html.append("</li>")
@@ -148,10 +149,6 @@ def _text(value) -> str:
 def _indent(block: dict) -> int:
     indent = block.get("indent")
     return indent if isinstance(indent, int) and 0 <= indent <= 8 else 0
-
-
-def _other(tag: str) -> str:
-    return "ul" if tag == "ol" else "ol"
 
 
 def _escaped(text: str, preformatted: bool = False) -> str:

@@ -12,7 +12,7 @@ from slack_bolt.error import BoltUnhandledRequestError
 from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot import admin, cards, commands, interactions, options, products
+from bot import admin, cards, commands, documents, interactions, options, products
 from bot.surface import STALE, UNEXPECTED, Surface, post_response
 from crm.settings import Settings
 
@@ -33,7 +33,7 @@ def build_app(settings: Settings) -> AsyncApp:
         process_before_response=True,  # listeners ack and return; their work runs after (bot.surface)
     )
     surface = _surfaces[app] = Surface(settings)
-    for listeners in (commands, interactions, admin, options, products):
+    for listeners in (commands, interactions, admin, options, products, documents):
         listeners.register(app, surface)
     app.error(_last_resort)
     return app
@@ -48,6 +48,7 @@ async def open_connections(app: AsyncApp) -> None:
 async def close_connections(app: AsyncApp) -> None:
     """On the way out: answers under way get a few seconds to reach Slack, then the session closes."""
     await _surfaces[app].drain(DRAIN_TIMEOUT)
+    await _surfaces[app].close_renderer()
     if app.client.session is not None:
         await app.client.session.close()
 

@@ -9,8 +9,11 @@ from bot.blocks import (
     actions, button, confirmation, context, divider, escape, fields_sections, header, markup_field, message,
     option, plain, plain_field, plain_section, section, user_mention, when,
 )
+from babel.numbers import format_currency
+
 from crm import fieldtypes
-from crm.records import ThirdPartyRecord
+from crm.documents.workflow import STATUS_LABELS, TYPE_LABELS as DOCUMENT_TYPES
+from crm.records import DocumentRecord, ThirdPartyRecord
 from crm.thirdparties import TYPE_LABELS, Card
 
 MAX_CARD_CONTACTS = 10
@@ -26,6 +29,8 @@ HELP = [
     ("/crm edit REF", "edit a third party"),
     ("/crm close REF / reopen REF", "mark a third party closed or active again"),
     ("/crm contact add REF", "add a contact to a third party"),
+    ("/crm quote|order|intervention|invoice REF", "a new document for a third party, in its editor"),
+    ("/crm doc DOCREF", "a document's card: validate, sign, convert, pay, PDF (DOCREF: its ref, or (PROV12) for a draft)"),
     ("/crm products [TEXT]", "the product catalogue, searched; admins add and edit products"),
     ("/crm settings", "admins: numbering masks and custom fields"),
 ]
@@ -60,7 +65,7 @@ def _type_and_status(tp: ThirdPartyRecord) -> str:
 
 
 def record_card(card: Card, *, private: bool = True, can_write: bool = False, names: dict[str, str] | None = None,
-                shared_by: str | None = None, buttons: bool = True) -> dict:
+                shared_by: str | None = None, buttons: bool = True, documents: list[DocumentRecord] = ()) -> dict:
     """The record card (SLACK-UX): header, fields, context line, contacts, events, buttons.
 
     `private=False` is the version shared in a channel: no private note, no buttons, people
@@ -91,6 +96,8 @@ def record_card(card: Card, *, private: bool = True, can_write: bool = False, na
         if note:
             blocks.append(plain_section(f"{label}\n{note}"))
     blocks.append(_contacts_section(card))
+    if private and documents:
+        blocks.append(_documents_section(documents))
     last = card.events[0].occurred_at if card.events else tp.updated_at
     blocks.append(context(f"Created {when(tp.created_at)} by {person(tp.created_by)} · last activity {when(last)}"))
     if card.events:
@@ -125,6 +132,8 @@ def _card_buttons(card: Card, can_write: bool) -> dict:
     elements = []
     if can_write:
         elements += [button("Edit", "thirdparty_edit", value), button("Add contact", "contact_add", value)]
+        elements.append({"type": "overflow", "action_id": "document_new", "options": [
+            option(f"New {label.lower()}", f"{tp.id}:{doc_type}") for doc_type, label in DOCUMENT_TYPES.items()]})
         if card.contacts:
             elements.append({
                 "type": "static_select", "action_id": "contact_edit", "placeholder": plain("Edit a contact"),
@@ -134,6 +143,13 @@ def _card_buttons(card: Card, can_write: bool) -> dict:
         "Share in channel?", f"Everyone in this channel will see the card of {tp.name}, "
                              f"without its private note.", "Share")))
     return actions(*elements, block_id=f"card:{tp.id}")
+
+
+def _documents_section(documents: list[DocumentRecord]) -> dict:
+    """The third party's newest documents; `/crm doc DOCREF` shows one."""
+    lines = [f"• {DOCUMENT_TYPES[d.type]} {d.display_ref} · {STATUS_LABELS[d.status]} · "
+             f"{format_currency(d.total_incl_tax, d.currency, locale='en')}" for d in documents]
+    return plain_section("Documents\n" + "\n".join(lines))
 
 
 def _contacts_section(card: Card) -> dict:

@@ -7,10 +7,11 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import admin, cards, forms, products
+from bot import admin, cards, documents, forms, products
 from bot.parser import Command, parse
 from bot.surface import Interaction, Surface, after_ack
 from crm import contacts, pending, search, thirdparties
+from crm.documents import service as document_service
 from crm.errors import ValidationError
 from crm.records import ThirdPartyRecord
 
@@ -25,6 +26,11 @@ EXAMPLES = {
     "contact": "/crm contact add Acme",
     "close": "/crm close Acme",
     "reopen": "/crm reopen Acme",
+    "quote": "/crm quote Acme",
+    "order": "/crm order Acme",
+    "intervention": "/crm intervention Acme",
+    "invoice": "/crm invoice Acme",
+    "doc": "/crm doc PR2611-00001",
 }
 
 
@@ -39,6 +45,8 @@ def register(app: AsyncApp, surface: Surface) -> None:
         "contact": _contact,
         "settings": _settings,
         "products": _products,
+        **{word: documents.new_document for word in documents.COMMAND_TYPES},
+        "doc": documents.show_document,
     }
 
     @app.command("/crm")
@@ -63,7 +71,8 @@ def register(app: AsyncApp, surface: Surface) -> None:
 async def card_message(it: Interaction, thirdparty: int | ThirdPartyRecord, **options) -> dict:
     """The record card of a third party (by id, or just resolved), for the person asking."""
     card = await thirdparties.card(it.ctx, thirdparty)
-    return cards.record_card(card, can_write=it.ctx.actor.can_write, **options)
+    recent = await document_service.of_thirdparty(it.ctx, card.thirdparty.id)
+    return cards.record_card(card, can_write=it.ctx.actor.can_write, documents=recent, **options)
 
 
 async def new_thirdparty_form(it: Interaction) -> dict:

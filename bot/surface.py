@@ -34,6 +34,7 @@ from bot import cards
 from bot.payloads import Stale
 from crm import clock, db, users
 from crm.context import Context
+from crm.documents.pdf import PdfRenderer
 from crm.errors import Ambiguous, DatabaseUnavailable, DomainError, EditConflict, NotFound, ValidationError
 from crm.settings import Settings
 
@@ -89,12 +90,23 @@ class Surface:
     known: dict[str, tuple[float, users.KnownUser]] = field(default_factory=dict)
     slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(WORKING_AT_ONCE))
     working: set[asyncio.Task] = field(default_factory=set)
+    renderer: PdfRenderer | None = None  # started at the first PDF asked for
 
     def spawn(self, work: Awaitable[None]) -> None:
         """Run `work` after the listener has returned (and Slack has its ack), kept track of."""
         task = asyncio.ensure_future(work)
         self.working.add(task)
         task.add_done_callback(self.working.discard)
+
+    def pdf_renderer(self) -> PdfRenderer:
+        if self.renderer is None:
+            self.renderer = PdfRenderer()
+        return self.renderer
+
+    async def close_renderer(self) -> None:
+        if self.renderer is not None:
+            await self.renderer.aclose()
+            self.renderer = None
 
     async def drain(self, timeout: float) -> None:
         """Let answers under way finish (a process being stopped), for up to `timeout` seconds."""

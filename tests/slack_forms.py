@@ -50,6 +50,12 @@ def _element_state(element: dict[str, Any], answer: Any) -> dict[str, Any]:
     if kind in EXTERNAL_CHOICE:
         initial = "initial_option" if kind == "external_select" else "initial_options"
         return {"type": kind, EXTERNAL_CHOICE[kind]: answer if given else element.get(initial)}
+    if kind == "users_select":
+        return {"type": kind, "selected_user": answer if given else element.get("initial_user")}
+    if kind == "conversations_select":
+        return {"type": kind, "selected_conversation": answer if given else element.get("initial_conversation")}
+    if kind == "rich_text_input":
+        return {"type": kind, "rich_text_value": answer if given else element.get("initial_value")}
     if kind == "multi_users_select":
         return {"type": kind, "selected_users": list(answer) if given else element.get("initial_users", [])}
     if kind == "datepicker":

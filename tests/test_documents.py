@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm import clock, contacts, products, thirdparties
+from crm import clock, contacts, numbering, products, thirdparties
 from crm.documents import service as documents, workflow
 from crm.errors import Conflict, EditConflict, Forbidden, NotFound, ValidationError
 from crm.permissions import Actor
@@ -426,3 +426,10 @@ async def test_reps_keep_their_order_and_a_document_can_change_its_rep(db):
     with pytest.raises(ValidationError) as error:
         await documents.update(context(), document.id, {"rep_id": "dave"})
     assert error.value.field == "rep_id" and "'dave'" in error.value.message
+
+
+async def test_a_mask_with_the_type_letter_numbers_by_the_third_partys_type(db):
+    await numbering.set_masks(context(ADMIN), {"order": "SO{t}{yyyy}-{0000}"})
+    order = await draft("order", kind="prospect")
+    validated = await documents.apply_move(context(), order.id, "validate")
+    assert validated.ref == f"SOC{clock.now():%Y}-0001"  # the order made the prospect a customer first

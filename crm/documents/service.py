@@ -382,8 +382,10 @@ async def _validate(ctx: Context, uow: UnitOfWork, row: Document) -> None:
         await _bill_origin(ctx, uow, row)
     await _won(ctx, uow, row)
     if row.ref is None:
+        # a mask's {t} is the type of the third party, as the validation leaves it
+        thirdparty = await visible_thirdparty(ctx.actor, row.thirdparty_id, uow.connection)
         row.ref = await numbering.assign_code(uow, row.type, ctx.timezone,
-                                              numbering.Target("crm_document", "ref", row.id))
+                                              numbering.Target("crm_document", "ref", row.id), thirdparty.type)
     await _record(uow, ctx, workflow.MOVES["validate"].events[row.type], records.document(row), "validated")
 
 

@@ -16,7 +16,7 @@ from bot.forms import read_form_state
 from bot.parser import Command
 from bot.payloads import Stale, action, form_values, record_id
 from bot.surface import Interaction, Surface, acked, options, submission, words_for
-from crm import contacts, products, thirdparties
+from crm import contacts, pending, products, thirdparties
 from crm.documents import printing, service, workflow
 from crm.errors import ValidationError
 from crm.filestore import FileStore
@@ -82,8 +82,15 @@ def register(app: AsyncApp, surface: Surface) -> None:
         form = read_form_state(it.body["view"].get("private_metadata", ""))
         product_id, values = views.read_new_line(form_values(it.body))
         problem = ""
-        try:
+
+        async def add() -> int:
             await service.add_line(it.ctx, document_id, values, product_id=product_id)
+            return document_id
+
+        # once per editor and line inputs: a double click adds one line (the inputs change once it is added)
+        key = f"line:{it.body['view']['id']}:{action(it.body).get('block_id', '')}"
+        try:
+            await pending.once(it.ctx, key, "document.line", add)
         except ValidationError as error:
             problem = error.message
         await _refresh_editor(it, document_id, form.shown, problem)

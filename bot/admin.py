@@ -1,5 +1,10 @@
-"""`/crm settings` (admins): numbering masks and custom fields."""
+"""`/crm settings` (admins): company details for documents, numbering masks and custom fields."""
 from __future__ import annotations
+
+import asyncio
+from urllib.parse import urlsplit
+
+import aiohttp
 
 from slack_bolt.async_app import AsyncApp
 
@@ -9,15 +14,20 @@ from bot.blocks import (
 from bot.forms import form_state, read_form_state
 from bot.payloads import Stale, action, form_values, record_id, selected_value
 from bot.surface import Interaction, Surface, acked, submission
-from crm import customfields, fieldtypes, masks, numbering
+from crm import company, customfields, fieldtypes, masks, numbering
 from crm.context import Context
 from crm.customfields import FieldDefinition
+from crm.documents.printable import Company
+from crm.errors import ValidationError
 from crm.permissions import require_admin
 
 SETTINGS = "settings"
 CUSTOMFIELD_NEW = "customfield_new"
 CUSTOMFIELD_EDIT = "customfield_edit"
 CUSTOMFIELD_REMOVE = "customfield_remove"
+COMPANY = "company"
+# Where Slack keeps uploaded files; the Web API's own host too (proxies, GovSlack, tests).
+SLACK_FILE_HOSTS = ("files.slack.com",)
 TARGET_LABELS = {"thirdparty": "third parties", "contact": "contacts"}
 MASK_HINT = ("{yyyy} {yy} {mm} {dd} date parts, {t} P/C/B, one counter {00000}; {00000+100} starts at 100, "
              "{00000@1} resets every year, {00000@0} every month.")
@@ -28,7 +38,12 @@ FIELD_FORM_BLOCKS = {"required": "flags", "unique": "flags", "applies_to": "labe
 async def settings_modal(ctx: Context) -> dict:
     """Masks (with the code each gives next), and the custom fields with their menus."""
     current = await numbering.masks(ctx)
-    blocks = [header("Numbering masks")]
+    ours = await company.details(ctx)
+    summary = " · ".join(p for p in (ours.name, ours.town, ours.vat_id) if p) or "Not set yet."
+    blocks = [header("Company details"), plain_section(f"{summary}" + ("\nWith a logo." if ours.logo_path else ""),
+                                                       accessory=button("Edit", "company_edit")),
+              context("Printed on proposals, orders, interventions and invoices."),
+              divider(), header("Numbering masks")]
     for object_type, mask in current.items():
         example = masks.preview(mask.text, ctx.now(), ctx.timezone)
         blocks.append(input_block(numbering.field_name(object_type), numbering.MASK_LABELS[object_type],
@@ -85,6 +100,17 @@ def customfield_modal(applies_to: str, field: FieldDefinition | None = None) -> 
                      private_metadata=form_state(customfields.definition_versions(field), record=field.id))
     return modal(f"New field: {TARGET_LABELS[applies_to]}"[:24], blocks, callback_id=CUSTOMFIELD_NEW,
                  private_metadata=applies_to, submit="Add")
+
+
+def company_modal(ours: Company) -> dict:
+    blocks = [input_block(name, label, text_input(getattr(ours, name), multiline=name == "address",
+                                                  max_length=company.TEXT_LIMITS.get(name, 255)),
+                          optional=name != "name")
+              for name, label in company.FIELDS.items()]
+    blocks.append(input_block("logo", "Logo", {"type": "file_input", "filetypes": ["png", "jpg", "jpeg"],
+                                               "max_files": 1},
+                              hint="A PNG or JPEG; leave empty to keep the current one."))
+    return modal("Company details", blocks, callback_id=COMPANY)
 
 
 def remove_modal(field: FieldDefinition) -> dict:
@@ -144,6 +170,23 @@ def register(app: AsyncApp, surface: Surface) -> None:
 
     app.view(SETTINGS)(submission(surface, save_settings))
 
+    async def edit_company(it: Interaction) -> None:
+        async def build() -> dict:
+            require_admin(it.ctx.actor, "change the company details")
+            return company_modal(await company.details(it.ctx))
+        await it.open_form(build, push=True)
+
+    async def save_company(it: Interaction):
+        state = form_values(it.body)
+        values = {name: _value(state, name) or "" for name in company.FIELDS if name in state}
+        files = _value(state, "logo", "files") or []
+        logo = await _download(it, files[0]) if files else None
+        await company.update(it.ctx, values, logo=logo)
+        return {}, refresh_settings(it)
+
+    app.action("company_edit")(acked(surface, edit_company))
+    app.view(COMPANY)(submission(surface, save_company))
+
     async def add_field(it: Interaction) -> None:
         applies_to = action(it.body).get("value")
         if applies_to not in TARGET_LABELS:
@@ -184,6 +227,29 @@ def register(app: AsyncApp, surface: Surface) -> None:
     app.view(CUSTOMFIELD_NEW)(submission(surface, define_field, FIELD_FORM_BLOCKS))
     app.view(CUSTOMFIELD_EDIT)(submission(surface, redefine_field, FIELD_FORM_BLOCKS))
     app.view(CUSTOMFIELD_REMOVE)(submission(surface, remove_field))
+
+
+async def _download(it: Interaction, file: dict) -> bytes:
+    """A file someone uploaded in a form, fetched from Slack with the bot's token (and only from Slack)."""
+    url = str(file.get("url_private_download") or file.get("url_private") or "")
+    where = urlsplit(url)
+    if not (where.scheme == "https" and where.netloc in SLACK_FILE_HOSTS
+            or where.netloc == urlsplit(it.settings.slack_api_url).netloc):
+        raise ValidationError("logo", "Logo: Slack did not say where the file is; upload it again.")
+    limit = it.settings.file_max_mb * 1024 * 1024
+    headers = {"Authorization": f"Bearer {it.settings.slack_bot_token}"}
+    try:
+        async with aiohttp.ClientSession() as session, session.get(
+                url, headers=headers, timeout=aiohttp.ClientTimeout(total=20)) as response:
+            status = response.status
+            data = await response.content.read(limit + 1) if status == 200 else b""
+    except (aiohttp.ClientError, asyncio.TimeoutError):
+        status = None
+    if status != 200:
+        raise ValidationError("logo", "Logo: Slack did not give the file just now; upload it again.")
+    if len(data) > limit:
+        raise ValidationError("logo", f"Logo: the file is larger than {it.settings.file_max_mb} MB (CRM_FILE_MAX_MB).")
+    return data
 
 
 async def _admin_form(it: Interaction, view: dict) -> dict:

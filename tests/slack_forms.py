@@ -50,6 +50,8 @@ def _element_state(element: dict[str, Any], answer: Any) -> dict[str, Any]:
     if kind in EXTERNAL_CHOICE:
         initial = "initial_option" if kind == "external_select" else "initial_options"
         return {"type": kind, EXTERNAL_CHOICE[kind]: answer if given else element.get(initial)}
+    if kind == "file_input":
+        return {"type": kind, "files": list(answer) if given else []}
     if kind == "users_select":
         return {"type": kind, "selected_user": answer if given else element.get("initial_user")}
     if kind == "conversations_select":

@@ -105,10 +105,9 @@ def register(app: AsyncApp, surface: Surface) -> None:
         form = read_form_state(it.body["view"].get("private_metadata", ""))
         document = await service.view(it.ctx, form.record_id)
         values, roles = views.read_header(form_values(it.body), document.document.type)
-        await service.update(it.ctx, form.record_id, values, shown=form.shown)
-        for role, contact_ids in roles.items():
-            if sorted(contact_ids) != sorted(c.id for c in document.contacts[role]):
-                await service.set_contacts(it.ctx, form.record_id, role, contact_ids)
+        changed = {role: ids for role, ids in roles.items()
+                   if sorted(ids) != sorted(c.id for c in document.contacts[role])}
+        await service.update(it.ctx, form.record_id, values, shown=form.shown, contacts=changed)
         return {}, lambda: _post_card(it, form.record_id)
 
     async def move(it: Interaction) -> None:
@@ -180,7 +179,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
     app.action("document_pay")(acked(surface, open_payment))
     app.action("document_pdf")(acked(surface, make_pdf))
     app.action("document_share")(acked(surface, open_share))
-    app.view(views.EDITOR)(submission(surface, save))
+    app.view(views.EDITOR)(submission(surface, save, {role: f"contacts.{role}" for role in service.ROLE_LABELS}))
     app.view(views.PAYMENT)(submission(surface, record_payment))
     app.view(views.SHARE)(submission(surface, share))
     app.options("document_product")(options(surface, product_choices))

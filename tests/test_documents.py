@@ -400,6 +400,21 @@ async def test_contacts_on_a_document_come_from_its_own_third_party(db):
     assert [c.id for c in view.contacts["billing"]] == [own.id] and view.contacts["shipping"] == []
 
 
+async def test_the_editor_saves_its_fields_and_contacts_all_or_nothing(db):
+    document = await draft()
+    own = await contacts.create(context(), document.thirdparty_id, {"last_name": "Own"})
+    stranger = await contacts.create(context(), (await company("customer", name="Elsewhere")).id, {"last_name": "X"})
+    with pytest.raises(ValidationError) as error:
+        await documents.update(context(), document.id, {"note_public": "Saved?"},
+                               contacts={"billing": [own.id], "shipping": [stranger.id]})
+    assert error.value.field == "shipping"
+    assert (await Document.get(id=document.id)).note_public == ""
+    assert await DocumentContact.filter(document_id=document.id).count() == 0
+    await documents.update(context(), document.id, {"note_public": "Saved"}, contacts={"billing": [own.id]})
+    assert [(c.contact_id, c.role) for c in await DocumentContact.filter(document_id=document.id)] == [
+        (own.id, "billing")]
+
+
 async def test_a_docref_is_a_ref_in_any_case_or_a_drafts_prov_number(db):
     document = await bring("proposal", "validated")
     ref = (await Document.get(id=document.id)).ref

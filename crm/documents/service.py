@@ -171,15 +171,19 @@ async def _add_default_contacts(uow: UnitOfWork, document_id: int, thirdparty_id
                                          using_db=uow.connection)
 
 
-async def update(ctx: Context, document_id: int, values: dict, *, shown: dict[str, str] | None = None) -> DocumentRecord:
-    """Change header fields of a draft (its notes at any time); with `shown` (DocumentView.versions)
-    only what the editor's user changed, refusing a field someone else changed meanwhile."""
+async def update(ctx: Context, document_id: int, values: dict, *, shown: dict[str, str] | None = None,
+                 contacts: dict[str, list[int]] | None = None) -> DocumentRecord:
+    """Change header fields of a draft (its notes at any time), and its contacts in the roles
+    `contacts` names, all or nothing; with `shown` (DocumentView.versions) only the fields the
+    editor's user changed, refusing one someone else changed meanwhile."""
     require_writer(ctx.actor, "edit documents")
     async with ctx.transaction() as uow:
         row = await _locked(ctx, uow, document_id)
         cleaned = _clean_header(row.type, values, ctx)
-        if set(cleaned) - {"note_public", "note_private"}:
+        if set(cleaned) - {"note_public", "note_private"} or contacts:
             workflow.check_editable(row.type, row.status)
+        for role, contact_ids in (contacts or {}).items():
+            await _set_contacts(uow, row, role, contact_ids)
         wanted = {name: _canonical(value) for name, value in cleaned.items()}
         apply = versions.to_apply(wanted, _snapshot(row), shown, versions.described_by(HEADER_FIELDS))
         if not apply:
@@ -313,20 +317,24 @@ async def _refresh_totals(uow: UnitOfWork, row: Document) -> None:
 async def set_contacts(ctx: Context, document_id: int, role: str, contact_ids: list[int]) -> DocumentRecord:
     """The document's contacts in `role`: contacts of its own third party."""
     require_writer(ctx.actor, "edit documents")
-    if role not in DOCUMENT_CONTACT_ROLES:
-        raise ValidationError("role", f"{role!r} is not a contact role (billing, shipping, customer).")
     async with ctx.transaction() as uow:
         row = await _locked(ctx, uow, document_id)
         workflow.check_editable(row.type, row.status)
-        wanted = list(dict.fromkeys(contact_ids))
-        found = await Contact.filter(id__in=wanted, thirdparty_id=row.thirdparty_id).using_db(uow.connection).count()
-        if found != len(wanted):
-            raise ValidationError(role, f"{ROLE_LABELS[role]}: pick contacts of this document's third party.")
-        await DocumentContact.filter(document_id=row.id, role=role).using_db(uow.connection).delete()
-        for contact_id in wanted:
-            await DocumentContact.create(document_id=row.id, contact_id=contact_id, role=role, using_db=uow.connection)
+        await _set_contacts(uow, row, role, contact_ids)
         await _touch(uow, ctx, row)
     return records.document(row)
+
+
+async def _set_contacts(uow: UnitOfWork, row: Document, role: str, contact_ids: list[int]) -> None:
+    if role not in DOCUMENT_CONTACT_ROLES:
+        raise ValidationError("role", f"{role!r} is not a contact role (billing, shipping, customer).")
+    wanted = list(dict.fromkeys(contact_ids))
+    found = await Contact.filter(id__in=wanted, thirdparty_id=row.thirdparty_id).using_db(uow.connection).count()
+    if found != len(wanted):
+        raise ValidationError(role, f"{ROLE_LABELS[role]}: pick contacts of this document's third party.")
+    await DocumentContact.filter(document_id=row.id, role=role).using_db(uow.connection).delete()
+    for contact_id in wanted:
+        await DocumentContact.create(document_id=row.id, contact_id=contact_id, role=role, using_db=uow.connection)
 
 
 async def delete(ctx: Context, document_id: int) -> DocumentRecord:

@@ -62,7 +62,7 @@ async def direct_messages(slack, count: int) -> list[dict]:
 
 
 async def test_from_a_quote_to_a_paid_invoice_with_its_pdf(alice, admin, slack):
-    product = await products.create(context(ADMIN), {"ref": "SUPPORT-1Y", "label": "Support, one year",
+    await products.create(context(ADMIN), {"ref": "SUPPORT-1Y", "label": "Support, one year",
                                                      "unit_price": "1200.50", "vat_rate": "20"})
     acme = await thirdparties.create(context(), {"name": "Acme Widgets", "type": "prospect", "language": "fr"})
     await contacts.create(context(), acme.id, {"first_name": "Jane", "last_name": "Doe",

@@ -71,7 +71,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
 async def card_message(it: Interaction, thirdparty: int | ThirdPartyRecord, **options) -> dict:
     """The record card of a third party (by id, or just resolved), for the person asking."""
     card = await thirdparties.card(it.ctx, thirdparty)
-    recent = await document_service.of_thirdparty(it.ctx, card.thirdparty.id)
+    recent = await document_service.of_thirdparty(it.ctx, card.thirdparty)
     return cards.record_card(card, can_write=it.ctx.actor.can_write, documents=recent, **options)
 
 

@@ -132,10 +132,12 @@ async def resolve(ctx: Context, docref: str) -> DocumentRecord:
     return records.document(row)
 
 
-async def of_thirdparty(ctx: Context, thirdparty_id: int, limit: int = MAX_LISTED) -> list[DocumentRecord]:
-    """A third party's newest documents (the caller may see the third party)."""
-    await visible_thirdparty(ctx.actor, thirdparty_id)
-    rows = await Document.filter(thirdparty_id=thirdparty_id).order_by("-id").limit(limit)
+async def of_thirdparty(ctx: Context, thirdparty: int | ThirdPartyRecord, limit: int = MAX_LISTED) -> list[DocumentRecord]:
+    """A third party's newest documents: by id, or the record the caller has just been given
+    (so already seen through the permissions) without reading it again."""
+    if not isinstance(thirdparty, ThirdPartyRecord):
+        thirdparty = records.thirdparty(await visible_thirdparty(ctx.actor, thirdparty))
+    rows = await Document.filter(thirdparty_id=thirdparty.id).order_by("-id").limit(limit)
     return [records.document(row) for row in rows]
 
 

@@ -1,17 +1,27 @@
 """`/crm search` (SPEC §3): best matches on name, alias, code, email, phone, town, contact
-names and emails, in every script.
+names and emails, in every script, ranked in the database over every match.
 
 Each third party keeps a folded haystack of its own fields and its contacts' (`search_text`,
-see crm.normalize); a search matches every folded word of the query in it, or in the code.
+see crm.normalize). A record matches when each folded word of the query is inside its
+haystack or its code, or, for words of MIN_FUZZY letters or more, is one letter away from a
+whole word of its haystack (a letter changed, missing or extra: "socete" finds "société").
+
+Ranks, best first: the exact code, the exact name, names starting with the text, names
+holding it, every word found elsewhere, then the one-letter typos; by folded name within a
+rank. Indexes (migration 0006) find the words: pg_trgm's GIN trigram indexes on PostgreSQL;
+on SQLite an FTS5 trigram table for the search text and the UPPER(code) index for codes.
 """
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
-from tortoise.expressions import Q
+from tortoise import connections
 
 from crm import records, validators
 from crm.context import Context, UnitOfWork
+from crm.db import sql
 from crm.errors import ValidationError
 from crm.normalize import fold, search_text
 from crm.permissions import visible_thirdparties
@@ -19,11 +29,34 @@ from crm.records import ThirdPartyRecord
 from models import Contact, ThirdParty
 
 MAX_WORDS = 12  # more words narrow nothing further, and each costs the query a condition
-CANDIDATES = 200  # matches read before ranking
-
+PAGE_SIZE = 10
+MIN_FUZZY = 4  # one letter off a shorter word matches too much to be a typo
+TRIGRAM = 3  # the trigram indexes find runs of at least this many characters
 
 OWN_FIELDS = ("name", "alias", "email", "phone", "town")
 CONTACT_FIELDS = ("first_name", "last_name", "email", "phone")
+# what the query reads from the visible third parties
+SEARCHED_COLUMNS = ("id", "code", "name_fold", "name_key", "search_text")
+
+
+@dataclass(frozen=True)
+class SearchPage:
+    """One page of the matches of a search, and how many there are in all."""
+
+    text: str
+    records: list[ThirdPartyRecord]
+    total: int
+    offset: int
+    page_size: int = PAGE_SIZE
+
+    @property
+    def previous_offset(self) -> int | None:
+        return max(self.offset - self.page_size, 0) if self.offset > 0 else None
+
+    @property
+    def next_offset(self) -> int | None:
+        following = self.offset + self.page_size
+        return following if following < self.total else None
 
 
 def haystack(own: Mapping[str, str], contacts: Iterable[Mapping[str, str]]) -> str:
@@ -51,29 +84,122 @@ def query_words(text: str) -> list[str]:
     return words
 
 
-async def search(ctx: Context, text: str, limit: int = 10) -> list[records.ThirdPartyRecord]:
-    """The best matches the actor may see, best first: code, exact name, name prefix, name or alias, the rest."""
+async def find(ctx: Context, text: str, offset: int = 0, page_size: int = PAGE_SIZE) -> SearchPage:
+    """The page of matches the actor may see starting at `offset`, best first, with their total."""
     words = query_words(text)
+    offset = max(offset, 0)
     if not words:
-        return []
-    query = visible_thirdparties(ctx.actor)
-    for word in words:
-        query = query.filter(Q(search_text__contains=word) | Q(code__icontains=word))
-    columns = records.columns(ThirdPartyRecord)
-    matches = await query.order_by("name").limit(CANDIDATES).values(*columns, "name_fold", "name_key")
-    whole = " ".join(words)
-    ranked = sorted(matches, key=lambda row: _rank(row, whole))[:limit]
-    return [ThirdPartyRecord(**{column: row[column] for column in columns}) for row in ranked]
+        return SearchPage(text, [], 0, 0, page_size)
+    connection = connections.get("default")
+    query = _Query(connection.capabilities.dialect, ctx, text, words)
+    ids = [row["id"] for row in await connection.execute_query_dict(*query.page(offset, page_size))]
+    [counted] = await connection.execute_query_dict(*query.count())
+    found = {row.id: row for row in await visible_thirdparties(ctx.actor).filter(id__in=ids)}
+    page = [records.thirdparty(found[i]) for i in ids if i in found]
+    return SearchPage(text, page, counted["total"], offset, page_size)
 
 
-def _rank(row: dict, whole: str) -> tuple:
-    name = row["name_fold"]
-    if fold(row["code"]) == whole:
-        return (0, name)
-    if name == whole or row["name_key"] == whole:
-        return (1, name)
-    if name.startswith(whole):
-        return (2, name)
-    if whole in name or whole in fold(row["alias"]):
-        return (3, name)
-    return (4, name)
+async def search(ctx: Context, text: str, limit: int = PAGE_SIZE) -> list[ThirdPartyRecord]:
+    """The best `limit` matches the actor may see (typeaheads and short lists)."""
+    return (await find(ctx, text, page_size=limit)).records
+
+
+def one_letter_off(word: str) -> list[str]:
+    """LIKE patterns of the whole haystack words one letter away from `word` (`_` is any letter)."""
+    changed = {word[:i] + "_" + word[i + 1:] for i in range(len(word))}
+    missing = {word[:i] + "_" + word[i:] for i in range(len(word) + 1)}
+    extra = {word[:i] + word[i + 1:] for i in range(len(word))}
+    return [f"% {variant} %" for variant in sorted(changed | missing | extra)]
+
+
+class _Query:
+    """The SQL of one search: `?` placeholders, values in lists beside it, never in the text.
+
+    The actor's visible third parties (crm.permissions) are the source every row comes from.
+    """
+
+    def __init__(self, dialect: str, ctx: Context, text: str, words: list[str]):
+        self.dialect = dialect
+        self.words = words
+        self.whole = " ".join(words)
+        self.code = text.strip().upper()
+        scope = visible_thirdparties(ctx.actor).values(*SEARCHED_COLUMNS)
+        # the scope's own placeholders ($1… on PostgreSQL) become `?` like ours, numbered together by crm.db.sql
+        self.scope = re.sub(r"\$\d+", "?", scope.sql())
+        self.scope_params = list(scope.query.get_parameterized_sql()[1])
+
+    def page(self, offset: int, page_size: int) -> tuple[str, list]:
+        rank, rank_params = self._rank()
+        where, where_params = self._matching()
+        query = (f"WITH visible AS ({self.scope}) SELECT v.id FROM visible v WHERE {where} "
+                 f"ORDER BY {rank}, v.name_fold, v.id LIMIT ? OFFSET ?")
+        return self._sql(query), [*self.scope_params, *where_params, *rank_params, page_size, offset]
+
+    def count(self) -> tuple[str, list]:
+        where, where_params = self._matching()
+        query = f"WITH visible AS ({self.scope}) SELECT COUNT(*) AS total FROM visible v WHERE {where}"
+        return self._sql(query), [*self.scope_params, *where_params]
+
+    def _sql(self, query: str) -> str:
+        return sql(connections.get("default"), query)
+
+    def _rank(self) -> tuple[str, list]:
+        inside, inside_params = self._inside_every_word()
+        return (f"CASE WHEN UPPER(v.code) = ? THEN 0 WHEN v.name_fold = ? OR v.name_key = ? THEN 1 "
+                f"WHEN v.name_fold LIKE ? THEN 2 WHEN v.name_fold LIKE ? THEN 3 WHEN {inside} THEN 4 ELSE 5 END",
+                [self.code, self.whole, self.whole, self.whole + "%", f"%{self.whole}%", *inside_params])
+
+    def _inside_every_word(self) -> tuple[str, list]:
+        """Every word inside the haystack or the code, tested on the row itself."""
+        parts, params = [], []
+        for word in self.words:
+            part, part_params = self._inside(word)
+            parts.append(part)
+            params += part_params
+        return " AND ".join(parts), params
+
+    def _inside(self, word: str) -> tuple[str, list]:
+        # SQLite's LIKE ignores the case of ASCII letters, which codes are made of
+        code_like = "ILIKE" if self.dialect == "postgres" else "LIKE"
+        return f"(v.search_text LIKE ? OR v.code {code_like} ?)", [f"%{word}%", f"%{word}%"]
+
+    def _matching(self) -> tuple[str, list]:
+        """Each word inside, or one letter off a whole word, through the indexes."""
+        parts, params = [], []
+        for word in self.words:
+            found, found_params = self._indexed_inside(word)
+            if len(word) >= MIN_FUZZY and not word.isdigit():
+                typo, typo_params = self._indexed_typo(word)
+                found, found_params = f"({found} OR {typo})", found_params + typo_params
+            parts.append(found)
+            params += found_params
+        return " AND ".join(parts), params
+
+    def _indexed_inside(self, word: str) -> tuple[str, list]:
+        if self.dialect == "postgres" or len(word) < TRIGRAM:  # the trigram index serves LIKE itself
+            return self._inside(word)
+        return f"({_FTS_ROWS} OR {_CODE_ROWS})", [_phrase(word), f"%{word.upper()}%"]
+
+    def _indexed_typo(self, word: str) -> tuple[str, list]:
+        patterns = one_letter_off(word)
+        likes = " OR ".join("v.search_text LIKE ?" for _ in patterns)
+        if self.dialect == "postgres":
+            return f"({likes})", patterns
+        # FTS5 finds the rows holding the long runs of some pattern; LIKE then checks the pattern itself
+        runs = " OR ".join("(" + " AND ".join(_phrase(run) for run in _runs(p)) + ")" for p in patterns)
+        return f"({_FTS_ROWS} AND ({likes}))", [runs, *patterns]
+
+
+_FTS_ROWS = "v.id IN (SELECT rowid FROM crm_thirdparty_search WHERE crm_thirdparty_search MATCH ?)"
+# read from the codes' UPPER(code) index rather than the table
+_CODE_ROWS = "v.id IN (SELECT id FROM crm_thirdparty WHERE UPPER(code) LIKE ?)"
+
+
+def _phrase(text: str) -> str:
+    """An FTS5 phrase: with the trigram tokenizer, rows holding `text` anywhere (no `"` in folded text)."""
+    return f'"{text}"'
+
+
+def _runs(pattern: str) -> list[str]:
+    """The runs of a LIKE pattern between its wildcards that a trigram index can look up."""
+    return [run for run in re.split("[%_]", pattern) if len(run) >= TRIGRAM]

@@ -1,18 +1,26 @@
-"""Exports of third parties (SPEC §6): the columns, the rows in batches, CSV or XLSX."""
+"""Exports of third parties and contacts (SPEC §6): the columns, the rows in batches, CSV or XLSX.
+
+Rows are read on the event loop a batch at a time (keyset pages by id, so memory stays flat
+whatever the count) and written by a thread; the two hand whole batches over, the reader
+one batch ahead of the writer.
+"""
 from __future__ import annotations
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
 from typing import BinaryIO, TextIO
 
-from crm import customfields, tabular
+from tortoise.expressions import Subquery
+from tortoise.queryset import QuerySet
+
+from crm import customfields, filters, tabular
 from crm.context import Context
-from crm.permissions import visible_thirdparties
-from models import Tag, User
+from models import Contact, Tag, ThirdParty, User
 
 FORMATS = ("csv", "xlsx")
-BATCH = 2000
+BATCH = 5000
+AHEAD = 2  # batches read before the writer asks for them
 # Export column -> model field, in SPEC §6 order; tags, reps and custom fields follow.
 FIELD_COLUMNS = {
     "code": "code", "name": "name", "alias": "alias", "type": "type", "status": "status",
@@ -20,67 +28,128 @@ FIELD_COLUMNS = {
     "town": "town", "country": "country", "lang": "language", "vat_id": "vat_id",
 }
 COLUMNS = [*FIELD_COLUMNS, "tags", "sales_reps", "created_at"]
+CONTACT_FIELD_COLUMNS = {
+    "first_name": "first_name", "last_name": "last_name", "job_title": "job_title", "email": "email",
+    "phone": "phone", "address": "address", "zip": "zip", "town": "town", "country": "country",
+    "lang": "language", "note": "note", "default_roles": "default_roles",
+}
+CONTACT_COLUMNS = ["thirdparty_code", *CONTACT_FIELD_COLUMNS, "created_at"]
+
+Progress = Callable[[int], None]  # told how many more rows were written
 
 
 async def thirdparty_header() -> list[str]:
     return COLUMNS + [f"cf.{f.key}" for f in await customfields.definitions("thirdparty")]
 
 
-async def thirdparty_rows(ctx: Context, batch: int = BATCH) -> AsyncIterator[list]:
-    """One row per third party the actor may see, in id order, read `batch` at a time (memory stays flat)."""
+async def contact_header() -> list[str]:
+    return CONTACT_COLUMNS + [f"cf.{f.key}" for f in await customfields.definitions("contact")]
+
+
+async def thirdparty_batches(ctx: Context, chosen: QuerySet[ThirdParty] | None = None,
+                             batch: int = BATCH) -> AsyncIterator[list[list]]:
+    """The rows of the third parties of `chosen` (default: every one the actor may see), in id
+    order, `batch` at a time; one row per third party, its tags and reps as lists."""
+    chosen = chosen if chosen is not None else await filters.thirdparties(ctx, "")
     fields = await customfields.definitions("thirdparty")
     keys = [f.key for f in fields]
     last_id = 0
     while True:
-        records = await (visible_thirdparties(ctx.actor).filter(id__gt=last_id).order_by("id").limit(batch)
-                         .values("id", "created_at", *FIELD_COLUMNS.values()))
+        records = await (chosen.filter(id__gt=last_id).order_by("id").limit(batch)
+                         .values_list("id", "created_at", *FIELD_COLUMNS.values()))
         if not records:
             return
-        ids = [r["id"] for r in records]
+        ids = [r[0] for r in records]
         tags = await _related(Tag.filter(thirdparties__id__in=ids).order_by("name"), "name")
         reps = await _related(User.filter(thirdparties__id__in=ids).order_by("id"), "id")
         custom = await customfields.values_by_owner("thirdparty", ids, fields) if keys else {}
-        for r in records:
-            values = custom.get(r["id"], {})
-            yield ([r[field] for field in FIELD_COLUMNS.values()]
-                   + [tags[r["id"]], reps[r["id"]], r["created_at"]]
-                   + [values.get(key) for key in keys])
+        rows = []
+        for thirdparty_id, created_at, *own in records:
+            values = custom.get(thirdparty_id, {})
+            rows.append([*own, tags.get(thirdparty_id, ()), reps.get(thirdparty_id, ()), created_at,
+                         *(values.get(key) for key in keys)])
+        yield rows
+        last_id = ids[-1]
+
+
+async def contact_batches(ctx: Context, chosen: QuerySet[ThirdParty] | None = None,
+                          batch: int = BATCH) -> AsyncIterator[list[list]]:
+    """The rows of the contacts of the third parties of `chosen`, each with its third party's code."""
+    chosen = chosen if chosen is not None else await filters.thirdparties(ctx, "")
+    fields = await customfields.definitions("contact")
+    keys = [f.key for f in fields]
+    contacts = Contact.filter(thirdparty_id__in=Subquery(chosen.values("id")))
+    last_id = 0
+    while True:
+        records = await (contacts.filter(id__gt=last_id).order_by("id").limit(batch)
+                         .values_list("id", "thirdparty__code", *CONTACT_FIELD_COLUMNS.values(), "created_at"))
+        if not records:
+            return
+        ids = [r[0] for r in records]
+        custom = await customfields.values_by_owner("contact", ids, fields) if keys else {}
+        yield [[*row[1:], *(custom.get(row[0], {}).get(key) for key in keys)] for row in records]
         last_id = ids[-1]
 
 
 async def _related(query, column: str) -> dict[int, list]:
     grouped: dict[int, list] = defaultdict(list)
-    for row in await query.values("thirdparties__id", column):
-        grouped[row["thirdparties__id"]].append(row[column])
+    for thirdparty_id, value in await query.values_list("thirdparties__id", column):
+        grouped[thirdparty_id].append(value)
     return grouped
 
 
-async def export_thirdparties(ctx: Context, out: TextIO | BinaryIO | str, fmt: str = "csv") -> int:
-    """Write every third party the actor may see to `out` (a text stream for CSV, a path or
-    binary stream for XLSX); returns the number of rows. Writing runs in a thread, reading on the loop."""
+async def export_thirdparties(ctx: Context, out: TextIO | BinaryIO | str, fmt: str = "csv", *,
+                              chosen: QuerySet[ThirdParty] | None = None, progress: Progress | None = None) -> int:
+    """Write the third parties of `chosen` (default: every one the actor may see) to `out` (a
+    text stream for CSV, a path or binary stream for XLSX); returns the number of rows."""
+    return await write(fmt, await thirdparty_header(), thirdparty_batches(ctx, chosen), out, "thirdparties", progress)
+
+
+async def export_contacts(ctx: Context, out: TextIO | BinaryIO | str, fmt: str = "csv", *,
+                          chosen: QuerySet[ThirdParty] | None = None, progress: Progress | None = None) -> int:
+    """Write the contacts of the third parties of `chosen`, as `export_thirdparties` does."""
+    return await write(fmt, await contact_header(), contact_batches(ctx, chosen), out, "contacts", progress)
+
+
+async def write(fmt: str, header: list[str], batches: AsyncIterator[list[list]], out, sheet: str,
+                progress: Progress | None = None) -> int:
+    """Write the rows of `batches` as `fmt`: read on the loop, written in a thread."""
     if fmt not in FORMATS:
         raise ValueError(f"unknown export format {fmt!r}")
-    header = await thirdparty_header()
+    if fmt == "csv":
+        return await _stream(lambda rows: tabular.write_csv(header, rows, out), batches, progress)
+    return await _stream(lambda rows: tabular.write_xlsx(header, rows, out, sheet), batches, progress)
+
+
+async def _stream(write_rows: Callable[[Iterator[list]], None], batches: AsyncIterator[list[list]],
+                  progress: Progress | None) -> int:
     loop = asyncio.get_running_loop()
+    handover: asyncio.Queue[list[list] | None] = asyncio.Queue(maxsize=AHEAD)
     count = 0
 
-    def counted_rows() -> Iterator[list]:
+    async def read() -> None:
         nonlocal count
-        for row in _blocking(thirdparty_rows(ctx), loop):
-            count += 1
-            yield row
-
-    if fmt == "csv":
-        await asyncio.to_thread(tabular.write_csv, header, counted_rows(), out)
-    else:
-        await asyncio.to_thread(tabular.write_xlsx, header, counted_rows(), out, "thirdparties")
-    return count
-
-
-def _blocking(rows: AsyncIterator[list], loop: asyncio.AbstractEventLoop) -> Iterator[list]:
-    """Iterate an async iterator from a worker thread, each step run on `loop`."""
-    while True:
         try:
-            yield asyncio.run_coroutine_threadsafe(rows.__anext__(), loop).result()
-        except StopAsyncIteration:
-            return
+            async for batch in batches:
+                await handover.put(batch)
+                count += len(batch)
+                if progress:
+                    progress(len(batch))
+        finally:
+            await handover.put(None)  # the writer stops; a failed read is raised below
+
+    def rows() -> Iterator[list]:
+        while (batch := asyncio.run_coroutine_threadsafe(handover.get(), loop).result()) is not None:
+            yield from batch
+
+    reading = asyncio.ensure_future(read())
+    writing = asyncio.ensure_future(asyncio.to_thread(write_rows, rows()))
+    try:
+        done, _ = await asyncio.wait({reading, writing}, return_when=asyncio.FIRST_EXCEPTION)
+        if writing in done and writing.exception():
+            raise writing.exception()
+        await writing  # the reader always ends it, failed or not
+        await reading
+    finally:
+        reading.cancel()
+    return count

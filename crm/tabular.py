@@ -15,6 +15,11 @@ import xlsxwriter
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 _PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
+# An international phone number (E.164: a country code and at most 15 digits in all), its
+# digits grouped by single spaces: "+33 1 23 45 67 89". Fewer than 8 digits is no real number.
+_PHONE_NUMBER = re.compile(r"\+[0-9]+(?: [0-9]+)*")
+PHONE_DIGITS = range(8, 16)
+_SUSPECT_FIRST = frozenset(FORMULA_STARTS) | {"'"}  # what csv_safe may change
 
 
 def cell_text(value) -> str:
@@ -33,7 +38,11 @@ def cell_text(value) -> str:
 
 
 def _formula_like(text: str) -> bool:
-    return text.startswith(FORMULA_STARTS) and not _PLAIN_NUMBER.fullmatch(text)
+    return text.startswith(FORMULA_STARTS) and not (_PLAIN_NUMBER.fullmatch(text) or _phone_number(text))
+
+
+def _phone_number(text: str) -> bool:
+    return bool(_PHONE_NUMBER.fullmatch(text)) and len(text.replace(" ", "")) - 1 in PHONE_DIGITS
 
 
 def csv_safe(text: str) -> str:
@@ -55,7 +64,14 @@ def write_csv(header: list[str], rows: Iterable[list], stream: TextIO) -> None:
     """Write RFC 4180 CSV to `stream`, opened with `encoding="utf-8", newline=""`."""
     writer = csv.writer(stream, lineterminator="\r\n", quoting=csv.QUOTE_MINIMAL)
     for row in _with_header(header, rows):
-        writer.writerow(csv_safe(cell_text(value)) for value in row)
+        writer.writerow([_csv_cell(value) for value in row])
+
+
+def _csv_cell(value) -> str:
+    """`csv_safe(cell_text(value))`, with the common cases first: most cells are plain text."""
+    if type(value) is str:
+        return csv_safe(value) if value[:1] in _SUSPECT_FIRST else value
+    return csv_safe(cell_text(value))
 
 
 def write_xlsx(header: list[str], rows: Iterable[list], path_or_stream: str | BinaryIO,

@@ -46,7 +46,13 @@ def test_cell_text(value, text):
 
 @pytest.mark.parametrize("text, written", [
     ("=1+1", "'=1+1"),
-    ("+33 1 23 45", "'+33 1 23 45"),  # a phone number, but not a plain number
+    ("+33 1 23 45", "'+33 1 23 45"),  # too few digits for a phone number
+    ("+33 1 23 45 67 89", "+33 1 23 45 67 89"),  # an international phone number cannot run
+    ("+33123456789", "+33123456789"),
+    ("+1 650 555 0100", "+1 650 555 0100"),
+    ("+33  1 23 45 67 89", "'+33  1 23 45 67 89"),  # only single spaces between groups
+    ("+33-1-23-45-67-89", "'+33-1-23-45-67-89"),  # a subtraction to a spreadsheet
+    ("+33 1 23 45 67 89 01 234", "'+33 1 23 45 67 89 01 234"),  # more than E.164's 15 digits
     ("@SUM(A1)", "'@SUM(A1)"),
     ("-", "'-"),
     ("\tx", "'\tx"),
@@ -69,6 +75,7 @@ def test_csv_safe(text, written):
     "", "'", "''", "-", "-5", "+5", "-12.5", ".5", "-.5", "+33 1 23 45", "=1+1", "'=1+1",
     "''=1+1", "@SUM", "'@SUM", "\tx", "'\tx", "\rx", "'quoted", "''quoted", "don't",
     "Acme", "=", "'-", "-'", "1e5", "-1e5", "- 5", "٣", "-٣",
+    "+33 1 23 45 67 89", "'+33 1 23 45 67 89", "+33123456789",
 ])
 def test_csv_unsafe_inverts_csv_safe(text):
     assert csv_unsafe(csv_safe(text)) == text

@@ -68,6 +68,10 @@ class FileStore:
         except FileNotFoundError:
             raise NotFound(f"The file {sha256} is no longer in the store.") from None
 
+    def remove(self, sha256: str) -> None:
+        """Forget a file (once nothing refers to it: the caller knows); a missing one is fine."""
+        self.path(sha256).unlink(missing_ok=True)
+
     def _write_atomically(self, target: Path, data: bytes) -> None:
         private_dir(self.root)
         private_dir(target.parent)

@@ -103,7 +103,7 @@ class DocumentRecord:
     type: str
     ref: str | None  # None until validated
     status: str
-    thirdparty_id: int
+    thirdparty_id: int | None  # None once the third party was erased (the document stays for the books)
     rep_id: str | None
     origin_id: int | None
     currency: str

@@ -9,7 +9,7 @@ from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from crm import agenda, contacts, customfields, numbering, records, search, validators, versions
+from crm import agenda, contacts, customfields, numbering, phones, records, search, validators, versions
 from crm.agenda import Changes, EventRecord
 from crm.context import Context, UnitOfWork
 from crm.customfields import FieldDefinition
@@ -106,10 +106,10 @@ def clean_reps(user_ids) -> list[str]:
     return reps
 
 
-def _keys(name: str, email: str, vat_id: str) -> dict[str, str]:
+def _keys(name: str, email: str, vat_id: str, phone: str, country: str) -> dict[str, str]:
     """The normal forms stored beside what people typed, for lookups and duplicate checks."""
     return {"name_fold": fold(name), "name_key": name_key(name), "email_key": email.lower(),
-            "vat_key": vat_key(vat_id)}
+            "vat_key": vat_key(vat_id), "phone_key": phones.e164(phone, country)}
 
 
 async def new_form(ctx: Context) -> list[FieldDefinition]:
@@ -184,7 +184,8 @@ async def _store_new(ctx: Context, uow: UnitOfWork, cleaned: dict, tag_names: li
               "created_by": ctx.actor.id, "updated_by": ctx.actor.id}
     thirdparty_id = await _insert(uow, {
         **values, "code": PROVISIONAL_CODE.format(uuid.uuid4().hex),
-        **_keys(cleaned["name"], values["email"], values["vat_id"]), "search_text": search.haystack(cleaned, []),
+        **_keys(cleaned["name"], values["email"], values["vat_id"], values["phone"], values["country"]),
+        "search_text": search.haystack(cleaned, []),
     })
     if tag_names:
         await _set_tags(uow, thirdparty_id, tag_names)
@@ -291,7 +292,7 @@ async def update(
         changes.fields.update(await customfields.store(uow, "thirdparty", row.id, fields, custom_changes))
         if not changes:
             return records.thirdparty(row), changes
-        for name, value in _keys(row.name, row.email, row.vat_id).items():
+        for name, value in _keys(row.name, row.email, row.vat_id, row.phone, row.country).items():
             setattr(row, name, value)
         row.updated_by, row.updated_at = ctx.actor.id, uow.now
         await row.save(using_db=uow.connection)
@@ -335,18 +336,30 @@ async def resolve(ctx: Context, ref: str) -> ThirdPartyRecord:
     by_code = await scope.filter(code__iexact=ref).first()
     if by_code:
         return records.thirdparty(by_code)
+    merged = await scope.filter(aliases__code__iexact=ref).first()  # the code of a record merged into it
+    if merged:
+        return records.thirdparty(merged)
     folded = fold(ref)
     exact = await scope.filter(name_fold=folded).order_by("name").limit(MAX_REF_MATCHES) if folded else []
     if len(exact) == 1:
         return records.thirdparty(exact[0])
-    candidates = exact or await _by_prefix(scope, "name_fold", folded)
+    column, prefix = "name_fold", folded
+    candidates = exact or await _by_prefix(scope, column, prefix)
     if not candidates:  # "Dupont" finds "SARL Dupont": legal forms aside
-        candidates = await _by_prefix(scope, "name_key", name_key(ref))
+        column, prefix = "name_key", name_key(ref)
+        candidates = await _by_prefix(scope, column, prefix)
     if len(candidates) == 1:
         return records.thirdparty(candidates[0])
     if not candidates:
         raise NotFound(f"No third party has the code or a name starting with “{ref[:80]}”. Try /crm search {ref[:80]}.")
-    raise Ambiguous(f"“{ref[:80]}” matches several third parties; use the code.",
+    more = ""
+    if len(candidates) == MAX_REF_MATCHES:  # a full list: there may be more, counted through the same index
+        matching = scope.filter(name_fold=folded) if exact else scope.filter(
+            **{f"{column}__gte": prefix, f"{column}__lt": prefix + PREFIX_END})
+        total = await matching.count()
+        if total > len(candidates):
+            more = f" {total - len(candidates)} more are not listed; /crm search {ref[:80]} shows all {total}."
+    raise Ambiguous(f"“{ref[:80]}” matches several third parties; use the code.{more}",
                     [records.thirdparty(tp) for tp in candidates])
 
 

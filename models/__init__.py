@@ -63,6 +63,8 @@ class ThirdParty(Timestamped):
     # the database default lets migration 0002 add the column to a table that already has rows
     email_key = fields.CharField(max_length=255, default="", db_default="", db_index=True)
     phone = fields.CharField(max_length=64, default="")
+    # the phone in E.164 (crm.phones), "" when it is not a number: duplicate detection
+    phone_key = fields.CharField(max_length=32, default="", db_default="", db_index=True)
     website = fields.CharField(max_length=255, default="")
     address = fields.TextField(default="")
     zip = fields.CharField(max_length=32, default="")
@@ -248,9 +250,12 @@ class Document(Timestamped):
     type = fields.CharField(max_length=16)
     ref = fields.CharField(max_length=64, null=True, unique=True)
     status = fields.CharField(max_length=16, default="draft")
-    thirdparty: fields.ForeignKeyRelation[ThirdParty] = fields.ForeignKeyField(
-        f"{APP}.ThirdParty", related_name="documents", on_delete=fields.CASCADE
+    # none once its third party was erased (right to erasure): a validated document stays for
+    # the books, with `billed_to`, what the books need of who it was for
+    thirdparty: fields.ForeignKeyNullableRelation[ThirdParty] = fields.ForeignKeyField(
+        f"{APP}.ThirdParty", related_name="documents", null=True, on_delete=fields.CASCADE
     )
+    billed_to = fields.JSONField(null=True)
     # the sales rep it counts for (SPEC §9)
     rep: fields.ForeignKeyNullableRelation[User] = fields.ForeignKeyField(
         f"{APP}.User", related_name="documents", null=True, on_delete=fields.SET_NULL
@@ -359,3 +364,16 @@ class CompanyProfile(Model):
 
     class Meta:
         table = "crm_company"
+
+
+# The code of a third party merged into another: it keeps resolving to the one that was kept.
+class ThirdPartyAlias(Model):
+    id = fields.IntField(primary_key=True)
+    code = fields.CharField(max_length=64, unique=True)
+    thirdparty: fields.ForeignKeyRelation[ThirdParty] = fields.ForeignKeyField(
+        f"{APP}.ThirdParty", related_name="aliases", on_delete=fields.CASCADE
+    )
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "crm_thirdparty_alias"

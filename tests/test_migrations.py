@@ -18,7 +18,7 @@ from tests.conftest import context
 
 CRM = Path(sys.executable).with_name("crm")
 MIGRATIONS = ["0001_initial", "0002_thirdparty_email_key", "0003_integrity_and_indexes", "0004_product_catalogue",
-              "0005_commercial_documents", "0006_search_indexes"]
+              "0005_commercial_documents", "0006_search_indexes", "0007_merge_and_erasure"]
 CREATED = datetime(2025, 3, 1, 10, 0, tzinfo=timezone.utc)
 # third parties as version 0001 stored them: no email_key column yet, names folded to [0-9a-z]
 OLD_ROWS = [
@@ -26,6 +26,7 @@ OLD_ROWS = [
     ("CU2503-00002", "Globex", "globex", "info@globex.example"),
     ("CU2503-00003", "ООО Москва", "", ""),
 ]
+PHONES = {"CU2503-00001": "01 23 45 67 89", "CU2503-00002": "not a number"}
 # Every index a lookup, a card, an export or a merge relies on, by table.
 EXPECTED_INDEXES = {
     "crm_thirdparty": {"crm_thirdparty_code_upper", "crm_thirdparty_name_fold", "crm_thirdparty_email_key"},
@@ -74,7 +75,8 @@ async def insert_0001_rows() -> None:
             "alias, type, status, email, phone, website, address, zip, town, country, language, vat_id, vat_key, "
             "note_public, note_private, search_text) VALUES "
             f"('{CREATED.isoformat(sep=' ')}', '{CREATED.isoformat(sep=' ')}', 'system', 'system', '{code}', "
-            f"'{name}', '{key}', '', 'customer', 'active', '{email}', '', '', '', '', 'Paris', 'FR', 'fr', '', '', "
+            f"'{name}', '{key}', '', 'customer', 'active', '{email}', '{PHONES.get(code, '')}', '', '', '', 'Paris', "
+            "'FR', 'fr', '', '', "
             f"'', '', ' {key} ')"
         )
 
@@ -90,6 +92,9 @@ async def test_upgrade_keeps_rows_fills_new_columns_and_keeps_the_masks_in_use(f
     rows = await ThirdParty.all().order_by("id")
     assert [(tp.code, tp.name, tp.email) for tp in rows] == [(code, name, email) for code, name, _, email in OLD_ROWS]
     assert [tp.email_key for tp in rows] == ["sales@acme.example", "info@globex.example", ""]
+    # phones compared as numbers; one that is not a number is kept as typed, without a key
+    assert [(tp.phone, tp.phone_key) for tp in rows] == [
+        ("01 23 45 67 89", "+33123456789"), ("not a number", ""), ("", "")]
     assert {(tp.town, tp.created_at) for tp in rows} == {("Paris", CREATED)}
     # names are folded again, in every script: the Cyrillic one is found now
     assert [(tp.name_fold, tp.name_key) for tp in rows] == [

@@ -1,0 +1,57 @@
+"""Deleting a third party for good: what goes, what the books keep, and who may."""
+import json
+
+import pytest
+
+from crm import clock, contacts, erasure, thirdparties
+from crm.context import Context
+from crm.documents import service as documents
+from crm.errors import Forbidden
+from crm.filestore import FileStore
+from models import Contact, CustomFieldValue, Document, DocumentContact, Event, ThirdParty
+from tests.conftest import ADMIN, ALICE, context
+
+
+async def customer_with_history():
+    tp = await thirdparties.create(context(), {"name": "Jane Doe Consulting", "type": "customer",
+                                               "address": "1 rue Haute", "vat_id": "FR123"}, tags=["vip"])
+    jane = await contacts.create(context(), tp.id, {"last_name": "Doe", "default_roles": ["billing"]})
+    draft = await documents.create(context(), "proposal", tp.id)
+    invoice = await documents.create(context(), "invoice", tp.id)
+    await documents.add_line(context(), invoice.id, {"label": "Work", "unit_price": "100", "vat_rate": "20"})
+    await documents.apply_move(context(), invoice.id, "validate")
+    return tp, jane, draft, invoice
+
+
+async def test_erasure_removes_the_person_and_keeps_the_books(db):
+    tp, jane, draft, invoice = await customer_with_history()
+    plan = await erasure.plan(context(ADMIN), tp.id)
+    assert plan.going == {"contacts": 1, "documents": 1, "events": 5} and plan.kept_documents == 1
+    await erasure.erase(context(ADMIN), tp.id)
+    assert not await ThirdParty.filter(id=tp.id).exists()
+    assert not await Contact.filter(id=jane.id).exists() and not await Document.filter(id=draft.id).exists()
+    kept = await Document.get(id=invoice.id)
+    assert kept.thirdparty_id is None and kept.status == "validated" and kept.total_incl_tax == 120
+    assert kept.billed_to == {"code": tp.code, "name": "Jane Doe Consulting", "address": "1 rue Haute", "zip": "",
+                              "town": "", "country": "", "vat_id": "FR123"}
+    assert await DocumentContact.all().count() == 0 and await CustomFieldValue.all().count() == 0
+    [event] = await Event.all()
+    assert (event.code, event.user_id, event.thirdparty_id) == ("COMPANY_DELETE", ADMIN.id, None)
+    assert "Jane" not in json.dumps([event.label, event.details])
+
+
+async def test_only_admins_erase(db):
+    tp, *_ = await customer_with_history()
+    with pytest.raises(Forbidden):
+        await erasure.erase(context(ALICE), tp.id)
+    assert await ThirdParty.filter(id=tp.id).exists()
+
+
+async def test_the_pdf_of_an_erased_draft_leaves_the_store(db, settings):
+    tp = await thirdparties.create(context(), {"name": "Acme", "type": "customer"})
+    draft = await documents.create(context(), "proposal", tp.id)
+    store = FileStore.for_settings(settings)
+    stored = store.put(b"%PDF-1.7 draft", "draft.pdf")
+    await Document.filter(id=draft.id).update(pdf_sha256=stored.sha256, pdf_name=stored.name, pdf_made_at=clock.now())
+    await erasure.erase(Context(ADMIN, settings, clock), tp.id)
+    assert not store.path(stored.sha256).exists()

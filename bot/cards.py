@@ -171,11 +171,14 @@ def record_line(tp: ThirdPartyRecord) -> str:
     return f"{tp.name} · {tp.code} · {_type_and_status(tp)}{town}"
 
 
-def thirdparty_list(title: str, thirdparties: list[ThirdPartyRecord]) -> dict:
-    """A short list with a Show button per line (search results, ambiguous refs)."""
+def thirdparty_list(title: str, thirdparties: list[ThirdPartyRecord], pager: dict | None = None) -> dict:
+    """A short list with a Show button per line (search results, ambiguous refs), and the
+    `pager` (an actions block of Previous and Next buttons) below it when there are more pages."""
     blocks = [plain_section(title)]
     for tp in thirdparties[:MAX_LISTED]:
         blocks.append(plain_section(record_line(tp), accessory=button("Show", "thirdparty_show", str(tp.id))))
+    if pager:
+        blocks.append(pager)
     return message(title, blocks)
 
 

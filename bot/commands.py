@@ -9,6 +9,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import admin, cards, documents, forms, products
 from bot.parser import Command, parse
+from bot.search import results_message
 from bot.surface import Interaction, Surface, after_ack
 from crm import contacts, pending, search, thirdparties
 from crm.documents import service as document_service
@@ -117,9 +118,7 @@ async def _search(it: Interaction, command: Command) -> None:
     text = command.rest
     if not text:
         raise ValidationError("TEXT", "Say what to look for.")
-    found = await search.search(it.ctx, text)
-    title = f"{len(found)} match{'es' if len(found) != 1 else ''} for “{text}”" if found else f"Nothing matches “{text}”."
-    await it.answer(cards.thirdparty_list(title, found))
+    await it.answer(results_message(await search.find(it.ctx, text)))
 
 
 async def _edit(it: Interaction, command: Command) -> None:

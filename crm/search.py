@@ -30,6 +30,7 @@ from models import Contact, ThirdParty
 
 MAX_WORDS = 12  # more words narrow nothing further, and each costs the query a condition
 PAGE_SIZE = 10
+MAX_TEXT = 300  # characters: a page's Previous and Next buttons carry the text (Slack: 2,000 a value)
 MIN_FUZZY = 4  # one letter off a shorter word matches too much to be a typo
 TRIGRAM = 3  # the trigram indexes find runs of at least this many characters
 
@@ -87,6 +88,8 @@ def query_words(text: str) -> list[str]:
 async def find(ctx: Context, text: str, offset: int = 0, page_size: int = PAGE_SIZE) -> SearchPage:
     """The page of matches the actor may see starting at `offset`, best first, with their total."""
     words = query_words(text)
+    if len(text) > MAX_TEXT:
+        raise ValidationError("TEXT", f"Search with at most {MAX_TEXT} characters; yours has {len(text)}.")
     offset = max(offset, 0)
     if not words:
         return SearchPage(text, [], 0, 0, page_size)

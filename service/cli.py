@@ -3,9 +3,12 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import logging
 import sys
 from pathlib import Path
+
+from tqdm import tqdm
 
 from crm import db, files
 from crm.settings import Settings, SettingsError, load_settings
@@ -41,9 +44,12 @@ def _parser() -> argparse.ArgumentParser:
     commands.add_parser("doctor", help="check the configuration, the database and Slack").set_defaults(run=_doctor)
 
     export = commands.add_parser("export", help="write records as CSV or XLSX")
-    export.add_argument("what", choices=["thirdparties"])
+    export.add_argument("what", choices=["thirdparties", "contacts"],
+                        help="third parties, or the contacts of those third parties")
+    export.add_argument("--filter", default="", help='which third parties, as in Slack (e.g. "type:customer tag:vip")')
+    export.add_argument("--as", dest="as_user", metavar="U123", help="the Slack user `rep:me` means")
     export.add_argument("--format", choices=["csv", "xlsx"], default=None,
-                        help="default: from the --out extension, else csv")
+                        help="default: the filter's final word, else the --out extension, else csv")
     export.add_argument("--out", help="file to write (default: standard output, CSV only)")
     export.set_defaults(run=_export)
     return parser
@@ -87,36 +93,63 @@ async def _doctor(settings: Settings, args) -> int:
 
 
 async def _export(settings: Settings, args) -> int:
-    from crm import clock
+    from crm import clock, exports, filters
     from crm.context import Context
-    from crm.exports import export_thirdparties
+    from crm.errors import ValidationError
     from crm.permissions import SYSTEM
 
-    ctx = Context(SYSTEM, settings, clock)
-
-    fmt = args.format or ("xlsx" if args.out and args.out.lower().endswith(".xlsx") else "csv")
+    ctx = Context(dataclasses.replace(SYSTEM, id=args.as_user) if args.as_user else SYSTEM, settings, clock)
+    try:
+        chosen = filters.parse(args.filter)
+    except ValidationError as error:
+        print(f"crm: {error}", file=sys.stderr)
+        return 2
+    by_extension = "xlsx" if args.out and args.out.lower().endswith(".xlsx") else "csv"
+    fmt = args.format or chosen.format or by_extension
     if fmt == "xlsx" and not args.out:
         print("crm: an XLSX export needs --out FILE", file=sys.stderr)
         return 2
+    export = exports.export_thirdparties if args.what == "thirdparties" else exports.export_contacts
     await db.connect(settings.database_url)
     try:
         if await db.pending_migrations():
             print("crm: the database schema is not up to date; run `crm db upgrade` first", file=sys.stderr)
             return 1
-        if args.out:
+        try:
+            query = await filters.thirdparties(ctx, chosen)
+        except ValidationError as error:
+            print(f"crm: {error}", file=sys.stderr)
+            return 2
+        bar = await _progress_bar(args.what, query)
+        progress = bar.update if bar else None
+        try:
+            if not args.out:
+                sys.stdout.reconfigure(encoding="utf-8", newline="")
+                await export(ctx, sys.stdout, "csv", chosen=query, progress=progress)
+                return 0
             path = Path(args.out)
             if fmt == "csv":
                 with path.open("w", encoding="utf-8", newline="") as stream:
-                    count = await export_thirdparties(ctx, stream, "csv")
+                    count = await export(ctx, stream, "csv", chosen=query, progress=progress)
             else:
-                count = await export_thirdparties(ctx, str(path), "xlsx")
-            print(f"exported {count} third parties to {path}", file=sys.stderr)
-        else:
-            sys.stdout.reconfigure(encoding="utf-8", newline="")
-            await export_thirdparties(ctx, sys.stdout, "csv")
+                count = await export(ctx, str(path), "xlsx", chosen=query, progress=progress)
+        finally:
+            if bar:
+                bar.close()
+        what = "third parties" if args.what == "thirdparties" else "contacts"
+        print(f"exported {count} {what} to {path}", file=sys.stderr)
     finally:
         await db.close()
     return 0
+
+
+async def _progress_bar(what: str, query) -> tqdm | None:
+    """A progress bar on standard error when it is a terminal, never in a pipe or a log."""
+    if not sys.stderr.isatty():
+        return None
+    # third parties are counted first for the bar's end; contacts show the rows written so far
+    total = await query.count() if what == "thirdparties" else None
+    return tqdm(total=total, unit=" rows", unit_scale=True, file=sys.stderr)
 
 
 if __name__ == "__main__":

@@ -15,7 +15,7 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from crm import clock, customfields, db as crm_db, exports, thirdparties
+from crm import clock, contacts, customfields, db as crm_db, exports, thirdparties
 from crm.exports import export_thirdparties
 from models import ThirdParty
 from tests import database
@@ -69,7 +69,10 @@ async def fill() -> None:
             {"key": "ent", "label": "Enterprise"}])
         await customfields.define(context(ADMIN), "thirdparty", "partner", "Partner", "boolean")
         for values, tags, reps, custom in RECORDS:
-            await thirdparties.create(context(), values, tags=tags, sales_reps=reps, custom=custom)
+            made = await thirdparties.create(context(), values, tags=tags, sales_reps=reps, custom=custom)
+            if made.name == "Acme, Inc.":
+                await contacts.create(context(), made.id, {"first_name": "Jane", "email": "jane@acme.example"})
+        await contacts.create(context(), (await ThirdParty.get(name="Initech")).id, {"first_name": "Ann"})
     finally:
         clock.freeze(None)
 
@@ -206,6 +209,42 @@ def test_crm_export_writes_csv_to_standard_output_without_out(filled_url, tmp_pa
     result = run_crm("export", "thirdparties", database_url=filled_url, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     check_csv(result.stdout)
+
+
+def test_crm_export_with_a_filter(filled_url, tmp_path):
+    result = run_crm("export", "thirdparties", "--filter", "tag:vip -status:closed", "--out", "vip.csv",
+                     database_url=filled_url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert b"exported 2 third parties" in result.stderr
+    rows = list(csv.reader(io.StringIO((tmp_path / "vip.csv").read_text("utf-8"), newline="")))
+    assert [row[1] for row in rows[1:]] == ["Acme, Inc.", "Société Générale — Zürich 日本"]
+
+
+def test_crm_export_takes_the_filters_format_and_rep_me(filled_url, tmp_path):
+    result = run_crm("export", "thirdparties", "--filter", "rep:me xlsx", "--as", "U0ALICE", "--out", "mine",
+                     database_url=filled_url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    sheet = openpyxl.load_workbook(io.BytesIO((tmp_path / "mine").read_bytes())).active
+    assert [row[1] for row in sheet.iter_rows(min_row=2, values_only=True)] == ["Acme, Inc."]
+
+
+def test_crm_export_names_a_bad_filter(filled_url, tmp_path):
+    result = run_crm("export", "thirdparties", "--filter", "colour:red", database_url=filled_url, cwd=tmp_path)
+    assert result.returncode == 2 and result.stdout == b""
+    assert "colour:red" in result.stderr.decode()
+
+
+def test_crm_export_contacts_with_their_third_partys_code(filled_url, tmp_path):
+    result = run_crm("export", "contacts", "--filter", "tag:vip", database_url=filled_url, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    [header, *rows] = list(csv.reader(io.StringIO(result.stdout.decode("utf-8"), newline="")))
+    assert header == exports.CONTACT_COLUMNS
+    assert [(row[0], row[1], row[4]) for row in rows] == [(CODES[0], "Jane", "jane@acme.example")]
+
+
+def test_crm_export_shows_no_progress_bar_in_a_pipe(filled_url, tmp_path):
+    result = run_crm("export", "thirdparties", "--out", "x.csv", database_url=filled_url, cwd=tmp_path)
+    assert b"rows" not in result.stderr and b"%|" not in result.stderr
 
 
 def test_crm_export_xlsx_needs_a_file(filled_url, tmp_path):

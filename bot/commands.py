@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import admin, cards, documents, forms, products
+from bot import admin, cards, documents, forms, lists, products
 from bot.parser import Command, parse
 from bot.search import results_message
 from bot.surface import Interaction, Surface, after_ack
@@ -32,6 +32,8 @@ EXAMPLES = {
     "intervention": "/crm intervention Acme",
     "invoice": "/crm invoice Acme",
     "doc": "/crm doc PR2611-00001",
+    "list": "/crm list type:customer town:Paris",
+    "export": "/crm export tag:vip xlsx",
 }
 
 
@@ -48,6 +50,8 @@ def register(app: AsyncApp, surface: Surface) -> None:
         "products": _products,
         **{word: documents.new_document for word in documents.COMMAND_TYPES},
         "doc": documents.show_document,
+        "list": lists.show_list,
+        "export": lists.export,
     }
 
     @app.command("/crm")

@@ -29,6 +29,8 @@ HELP = [
     ("/crm edit REF", "edit a third party"),
     ("/crm close REF / reopen REF", "mark a third party closed or active again"),
     ("/crm contact add REF", "add a contact to a third party"),
+    ("/crm list FILTER", "third parties by type:, status:, tag:, rep:me, town:, created>2026-01-01, cf.KEY>N, words…"),
+    ("/crm export FILTER [csv|xlsx]", "the same list as a file, posted in your conversation with the app"),
     ("/crm quote|order|intervention|invoice REF", "a new document for a third party, in its editor"),
     ("/crm doc DOCREF", "a document's card: validate, sign, convert, pay, PDF (DOCREF: its ref, or (PROV12) for a draft)"),
     ("/crm products [TEXT]", "the product catalogue, searched; admins add and edit products"),

@@ -55,6 +55,9 @@ DUPLICATE_CANDIDATES = 200
 MAX_REF_MATCHES = 10
 # A new record's code until the last step of its creation gives it the real one.
 PROVISIONAL_CODE = "(PROV{})"
+CODE_MAX_LENGTH = 64
+CODE_TAKEN = ("SELECT 1 FROM crm_thirdparty WHERE code = ? UNION ALL "
+              "SELECT 1 FROM crm_thirdparty_alias WHERE code = ?")
 # What a new third party holds where nothing was given.
 NEW_VALUES = {**dict.fromkeys(FIELDS, ""), "status": "active"}
 # Above every character: a prefix's range ends here.
@@ -158,32 +161,40 @@ async def likely_duplicates(ctx: Context, values: dict, *, exclude_id: int | Non
     return [records.thirdparty(tp) for tp in list(found.values())[:limit]]
 
 
-async def create(ctx: Context, values: dict, *, tags=(), sales_reps=(), custom: dict | None = None) -> ThirdPartyRecord:
-    """Create a third party with its code, tags, reps and custom fields, and its COMPANY_CREATE event."""
+async def create(ctx: Context, values: dict, *, tags=(), sales_reps=(), custom: dict | None = None,
+                 code: str | None = None) -> ThirdPartyRecord:
+    """Create a third party with its code, tags, reps and custom fields, and its COMPANY_CREATE event.
+
+    `code`: a code it already had elsewhere (an import keeps it) instead of the next one of the
+    mask; refused when another record has or had it.
+    """
     require_writer(ctx.actor, "create third parties")
     cleaned = clean(values, creating=True)
     tag_names = clean_tags(tags)
     reps = clean_reps(sales_reps)
+    given_code = validators.text("code", "Customer code", code or "", max_length=CODE_MAX_LENGTH) or None
     try:
         async with ctx.transaction() as uow:
-            return await _store_new(ctx, uow, cleaned, tag_names, reps, custom or {})
+            return await _store_new(ctx, uow, cleaned, tag_names, reps, custom or {}, given_code)
     except OutcomeUnknown:
         raise OutcomeUnknown(f"Search for “{cleaned['name']}” in a minute to see whether it is there "
                              f"before creating it again.") from None
 
 
 async def _store_new(ctx: Context, uow: UnitOfWork, cleaned: dict, tag_names: list[str], reps: list[str],
-                     custom: dict) -> ThirdPartyRecord:
+                     custom: dict, given_code: str | None) -> ThirdPartyRecord:
     """A new third party's rows and event, its code claimed last (the counter's lock is then
-    held only until the commit)."""
+    held only until the commit), unless it comes with its own."""
     fields = await customfields.definitions("thirdparty", uow.connection)
     custom_values = customfields.parse_new(fields, custom, ctx.timezone)
     for definition in fields:
         await customfields.check_unique(definition, custom_values[definition.key], None, uow.connection)
+    if given_code:
+        await _require_free_code(uow, given_code)
     values = {**NEW_VALUES, **cleaned, "created_at": uow.now, "updated_at": uow.now,
               "created_by": ctx.actor.id, "updated_by": ctx.actor.id}
     thirdparty_id = await _insert(uow, {
-        **values, "code": PROVISIONAL_CODE.format(uuid.uuid4().hex),
+        **values, "code": given_code or PROVISIONAL_CODE.format(uuid.uuid4().hex),
         **_keys(cleaned["name"], values["email"], values["vat_id"], values["phone"], values["country"]),
         "search_text": search.haystack(cleaned, []),
     })
@@ -195,9 +206,17 @@ async def _store_new(ctx: Context, uow: UnitOfWork, cleaned: dict, tag_names: li
                              {key: value for key, value in custom_values.items() if value is not None})
     await agenda.record(uow, "COMPANY_CREATE", ctx.actor, thirdparty_id,
                         f"{TYPE_LABELS[values['type']]} {values['name']} created")
-    code = await numbering.assign_code(
+    code = given_code or await numbering.assign_code(
         uow, "thirdparty", ctx.timezone, numbering.Target("crm_thirdparty", "code", thirdparty_id), values["type"])
     return ThirdPartyRecord(id=thirdparty_id, code=code, **values)
+
+
+async def _require_free_code(uow: UnitOfWork, code: str) -> None:
+    """A given code must be no record's, nor the old code of a merged one (it resolves to the kept record)."""
+    connection = uow.connection
+    taken = await connection.execute_query_dict(sql(connection, CODE_TAKEN), [code, code])
+    if taken:
+        raise ValidationError("code", f"Customer code {code!r} is already taken by another third party.")
 
 
 async def _insert(uow: UnitOfWork, row: dict) -> int:

@@ -1,4 +1,4 @@
-"""The `crm` command: run the processes, migrate, check the set-up, export."""
+"""The `crm` command: run the processes, migrate, check the set-up, export, import."""
 from __future__ import annotations
 
 import argparse
@@ -52,6 +52,14 @@ def _parser() -> argparse.ArgumentParser:
                         help="default: the filter's final word, else the --out extension, else csv")
     export.add_argument("--out", help="file to write (default: standard output, CSV only)")
     export.set_defaults(run=_export)
+
+    imports = commands.add_parser("import", help="read records from CSV (ours, or Dolibarr's third-party export)")
+    imports.add_argument("what", choices=["thirdparties", "contacts"],
+                         help="third parties, or contacts linked by their third party's code")
+    imports.add_argument("file", metavar="FILE", help="CSV file, UTF-8, comma- or semicolon-separated")
+    imports.add_argument("--dry-run", action="store_true", help="check every row and report, writing nothing")
+    imports.add_argument("--as", dest="as_user", metavar="U123", help="the Slack user the changes are recorded for")
+    imports.set_defaults(run=_import)
     return parser
 
 
@@ -141,6 +149,49 @@ async def _export(settings: Settings, args) -> int:
     finally:
         await db.close()
     return 0
+
+
+async def _import(settings: Settings, args) -> int:
+    """Import a CSV file; prints each refused row and the counts. Exit status 1 when a row was refused."""
+    from crm import clock, imports
+    from crm.context import Context
+    from crm.permissions import SYSTEM
+
+    ctx = Context(dataclasses.replace(SYSTEM, id=args.as_user) if args.as_user else SYSTEM, settings, clock)
+    run = imports.import_thirdparties if args.what == "thirdparties" else imports.import_contacts
+    try:
+        stream = open(args.file, encoding="utf-8-sig", newline="")
+    except OSError as error:
+        print(f"crm: cannot read {args.file}: {error.strerror}", file=sys.stderr)
+        return 2
+    with stream:
+        try:  # the whole file is decoded before anything is written
+            lines = sum(1 for _ in stream)
+        except UnicodeDecodeError as error:
+            print(f"crm: {args.file} is not UTF-8 text ({error.reason} at byte {error.start})", file=sys.stderr)
+            return 2
+        stream.seek(0)
+        await db.connect(settings.database_url)
+        try:
+            if await db.pending_migrations():
+                print("crm: the database schema is not up to date; run `crm db upgrade` first", file=sys.stderr)
+                return 1
+            # on a terminal only; its end counts a cell of several lines as several rows
+            bar = tqdm(total=lines - 1, unit=" rows", unit_scale=True, file=sys.stderr) if sys.stderr.isatty() else None
+            try:
+                report = await run(ctx, stream, dry_run=args.dry_run, progress=bar.update if bar else None)
+            finally:
+                if bar:
+                    bar.close()
+        finally:
+            await db.close()
+    for refusal in report.refused:
+        print(f"row {refusal.row}: {refusal.field + ': ' if refusal.field else ''}{refusal.reason}")
+    if report.ignored_columns:
+        print(f"ignored columns: {', '.join(report.ignored_columns)}")
+    print(f"{'dry run, nothing written: ' if report.dry_run else ''}"
+          f"{report.created} created, {report.updated} updated, {len(report.refused)} refused")
+    return 1 if report.refused else 0
 
 
 async def _progress_bar(what: str, query) -> tqdm | None:

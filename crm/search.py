@@ -3,8 +3,11 @@ names and emails, in every script, ranked in the database over every match.
 
 Each third party keeps a folded haystack of its own fields and its contacts' (`search_text`,
 see crm.normalize). A record matches when each folded word of the query is inside its
-haystack or its code, or, for words of MIN_FUZZY letters or more, is one letter away from a
-whole word of its haystack (a letter changed, missing or extra: "socete" finds "société").
+haystack or its code, or is one letter away from a whole word of its haystack (a letter
+changed, missing or extra: "socete" finds "société"). Typos are looked for only for words of
+MIN_FUZZY letters or more found as typed in fewer than TYPOS_BELOW records: a word that many
+records hold is no typo, and its one-letter neighbours would cost the query every one of them
+again for little.
 
 Ranks, best first: the exact code, the exact name, names starting with the text, names
 holding it, every word found elsewhere, then the one-letter typos; by folded name within a
@@ -32,6 +35,7 @@ MAX_WORDS = 12  # more words narrow nothing further, and each costs the query a 
 PAGE_SIZE = 10
 MAX_TEXT = 300  # characters: a page's Previous and Next buttons carry the text (Slack: 2,000 a value)
 MIN_FUZZY = 4  # one letter off a shorter word matches too much to be a typo
+TYPOS_BELOW = 50  # records holding a word as typed, from which on its typos are not looked for
 TRIGRAM = 3  # the trigram indexes find runs of at least this many characters
 
 OWN_FIELDS = ("name", "alias", "email", "phone", "town")
@@ -95,11 +99,16 @@ async def find(ctx: Context, text: str, offset: int = 0, page_size: int = PAGE_S
         return SearchPage(text, [], 0, 0, page_size)
     connection = connections.get("default")
     query = _Query(connection.capabilities.dialect, ctx, text, words)
-    ids = [row["id"] for row in await connection.execute_query_dict(*query.page(offset, page_size))]
-    [counted] = await connection.execute_query_dict(*query.count())
+    if query.typo_candidates():
+        [held] = await connection.execute_query_dict(*query.occurrences())
+        query.with_typos = {word for word, count in zip(query.typo_candidates(), held.values()) if count < TYPOS_BELOW}
+    rows = await connection.execute_query_dict(*query.page(offset, page_size))
+    ids = [row["id"] for row in rows]
+    # the page's rows bear the total; a page past the end has none to bear it
+    total = rows[0]["total"] if rows else (await connection.execute_query_dict(*query.count()))[0]["total"]
     found = {row.id: row for row in await visible_thirdparties(ctx.actor).filter(id__in=ids)}
     page = [records.thirdparty(found[i]) for i in ids if i in found]
-    return SearchPage(text, page, counted["total"], offset, page_size)
+    return SearchPage(text, page, total, offset, page_size)
 
 
 async def search(ctx: Context, text: str, limit: int = PAGE_SIZE) -> list[ThirdPartyRecord]:
@@ -130,11 +139,25 @@ class _Query:
         # the scope's own placeholders ($1… on PostgreSQL) become `?` like ours, numbered together by crm.db.sql
         self.scope = re.sub(r"\$\d+", "?", scope.sql())
         self.scope_params = list(scope.query.get_parameterized_sql()[1])
+        self.with_typos: set[str] = set()  # the words whose one-letter typos match too
+
+    def typo_candidates(self) -> list[str]:
+        return [word for word in self.words if len(word) >= MIN_FUZZY and not word.isdigit()]
+
+    def occurrences(self) -> tuple[str, list]:
+        """How many records hold each typo candidate as typed, in their order, counted up to TYPOS_BELOW."""
+        columns, params = [], []
+        for index, word in enumerate(self.typo_candidates()):
+            found, found_params = self._indexed_inside(word)
+            held = f"SELECT COUNT(*) FROM (SELECT 1 FROM visible v WHERE {found} LIMIT ?) AS held"
+            columns.append(f"({held}) AS w{index}")
+            params += [*found_params, TYPOS_BELOW]
+        return self._sql(f"WITH visible AS ({self.scope}) SELECT {', '.join(columns)}"), [*self.scope_params, *params]
 
     def page(self, offset: int, page_size: int) -> tuple[str, list]:
         rank, rank_params = self._rank()
         where, where_params = self._matching()
-        query = (f"WITH visible AS ({self.scope}) SELECT v.id FROM visible v WHERE {where} "
+        query = (f"WITH visible AS ({self.scope}) SELECT v.id, COUNT(*) OVER () AS total FROM visible v WHERE {where} "
                  f"ORDER BY {rank}, v.name_fold, v.id LIMIT ? OFFSET ?")
         return self._sql(query), [*self.scope_params, *where_params, *rank_params, page_size, offset]
 
@@ -171,7 +194,7 @@ class _Query:
         parts, params = [], []
         for word in self.words:
             found, found_params = self._indexed_inside(word)
-            if len(word) >= MIN_FUZZY and not word.isdigit():
+            if word in self.with_typos:
                 typo, typo_params = self._indexed_typo(word)
                 found, found_params = f"({found} OR {typo})", found_params + typo_params
             parts.append(found)

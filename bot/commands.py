@@ -7,14 +7,13 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import admin, cards, documents, forms, lists, products
+from bot import admin, cards, documents, erasure, forms, lists, merge, products
 from bot.parser import Command, parse
+from bot.record_card import card_message
 from bot.search import results_message
 from bot.surface import Interaction, Surface, after_ack
 from crm import contacts, pending, search, thirdparties
-from crm.documents import service as document_service
 from crm.errors import ValidationError
-from crm.records import ThirdPartyRecord
 
 NEW_TYPES = ("prospect", "customer", "both")
 CREATE_KIND = "thirdparty.create"
@@ -34,6 +33,8 @@ EXAMPLES = {
     "doc": "/crm doc PR2611-00001",
     "list": "/crm list type:customer town:Paris",
     "export": "/crm export tag:vip xlsx",
+    "merge": '/crm merge "Acme Ltd" into Acme',
+    "delete": "/crm delete CU2611-00001",
 }
 
 
@@ -52,6 +53,9 @@ def register(app: AsyncApp, surface: Surface) -> None:
         "doc": documents.show_document,
         "list": lists.show_list,
         "export": lists.export,
+        "merge": merge.start,
+        "duplicates": merge.show_duplicates,
+        "delete": erasure.start,
     }
 
     @app.command("/crm")
@@ -71,13 +75,6 @@ def register(app: AsyncApp, surface: Surface) -> None:
         await ack()
         it = Interaction(body, client, surface, example=EXAMPLES.get(command.action))
         surface.spawn(after_ack(it, lambda it: handler(it, command)))
-
-
-async def card_message(it: Interaction, thirdparty: int | ThirdPartyRecord, **options) -> dict:
-    """The record card of a third party (by id, or just resolved), for the person asking."""
-    card = await thirdparties.card(it.ctx, thirdparty)
-    recent = await document_service.of_thirdparty(it.ctx, card.thirdparty)
-    return cards.record_card(card, can_write=it.ctx.actor.can_write, documents=recent, **options)
 
 
 async def new_thirdparty_form(it: Interaction) -> dict:

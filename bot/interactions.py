@@ -5,9 +5,10 @@ from slack_bolt.async_app import AsyncApp
 
 from bot import cards, forms
 from bot.commands import (
-    card_message, create_offered, edit_contact_form, edit_thirdparty_form, new_contact_form, new_thirdparty_form,
+    create_offered, edit_contact_form, edit_thirdparty_form, new_contact_form, new_thirdparty_form,
 )
 from bot.payloads import action, form_values, record_id, selected_value
+from bot.record_card import card_message
 from bot.surface import Interaction, Surface, acked, submission
 from crm import contacts, customfields, pending, thirdparties
 

@@ -4,10 +4,10 @@ names and emails, in every script, ranked in the database over every match.
 Each third party keeps a folded haystack of its own fields and its contacts' (`search_text`,
 see crm.normalize). A record matches when each folded word of the query is inside its
 haystack or its code, or is one letter away from a whole word of its haystack (a letter
-changed, missing or extra: "socete" finds "société"). Typos are looked for only for words of
-MIN_FUZZY letters or more found as typed in fewer than TYPOS_BELOW records: a word that many
-records hold is no typo, and its one-letter neighbours would cost the query every one of them
-again for little.
+changed, missing or extra: "socete" finds "société"). Typos (of words of MIN_FUZZY letters or
+more) are looked for only when the text as typed matches fewer than TYPOS_BELOW records: words
+that many records hold are no typos, and their one-letter neighbours would cost the query
+every one of those records again for little.
 
 Ranks, best first: the exact code, the exact name, names starting with the text, names
 holding it, every word found elsewhere, then the one-letter typos; by folded name within a
@@ -35,7 +35,7 @@ MAX_WORDS = 12  # more words narrow nothing further, and each costs the query a 
 PAGE_SIZE = 10
 MAX_TEXT = 300  # characters: a page's Previous and Next buttons carry the text (Slack: 2,000 a value)
 MIN_FUZZY = 4  # one letter off a shorter word matches too much to be a typo
-TYPOS_BELOW = 50  # records holding a word as typed, from which on its typos are not looked for
+TYPOS_BELOW = 50  # records matching the text as typed, from which on typos are not looked for
 TRIGRAM = 3  # the trigram indexes find runs of at least this many characters
 
 OWN_FIELDS = ("name", "alias", "email", "phone", "town")
@@ -97,18 +97,23 @@ async def find(ctx: Context, text: str, offset: int = 0, page_size: int = PAGE_S
     offset = max(offset, 0)
     if not words:
         return SearchPage(text, [], 0, 0, page_size)
-    connection = connections.get("default")
-    query = _Query(connection.capabilities.dialect, ctx, text, words)
-    if query.typo_candidates():
-        [held] = await connection.execute_query_dict(*query.occurrences())
-        query.with_typos = {word for word, count in zip(query.typo_candidates(), held.values()) if count < TYPOS_BELOW}
-    rows = await connection.execute_query_dict(*query.page(offset, page_size))
-    ids = [row["id"] for row in rows]
-    # the page's rows bear the total; a page past the end has none to bear it
-    total = rows[0]["total"] if rows else (await connection.execute_query_dict(*query.count()))[0]["total"]
+    query = _Query(connections.get("default").capabilities.dialect, ctx, text, words)
+    ids, total = await _page_ids(query, offset, page_size)
+    if total < TYPOS_BELOW and query.typo_candidates():
+        query.with_typos = set(query.typo_candidates())
+        ids, total = await _page_ids(query, offset, page_size)
     found = {row.id: row for row in await visible_thirdparties(ctx.actor).filter(id__in=ids)}
     page = [records.thirdparty(found[i]) for i in ids if i in found]
     return SearchPage(text, page, total, offset, page_size)
+
+
+async def _page_ids(query: _Query, offset: int, page_size: int) -> tuple[list[int], int]:
+    """The ids of a page of matches, best first, and the number of matches."""
+    connection = connections.get("default")
+    rows = await connection.execute_query_dict(*query.page(offset, page_size))
+    if rows:  # the page's rows bear the total
+        return [row["id"] for row in rows], rows[0]["total"]
+    return [], (await connection.execute_query_dict(*query.count()))[0]["total"]
 
 
 async def search(ctx: Context, text: str, limit: int = PAGE_SIZE) -> list[ThirdPartyRecord]:
@@ -143,16 +148,6 @@ class _Query:
 
     def typo_candidates(self) -> list[str]:
         return [word for word in self.words if len(word) >= MIN_FUZZY and not word.isdigit()]
-
-    def occurrences(self) -> tuple[str, list]:
-        """How many records hold each typo candidate as typed, in their order, counted up to TYPOS_BELOW."""
-        columns, params = [], []
-        for index, word in enumerate(self.typo_candidates()):
-            found, found_params = self._indexed_inside(word)
-            held = f"SELECT COUNT(*) FROM (SELECT 1 FROM visible v WHERE {found} LIMIT ?) AS held"
-            columns.append(f"({held}) AS w{index}")
-            params += [*found_params, TYPOS_BELOW]
-        return self._sql(f"WITH visible AS ({self.scope}) SELECT {', '.join(columns)}"), [*self.scope_params, *params]
 
     def page(self, offset: int, page_size: int) -> tuple[str, list]:
         rank, rank_params = self._rank()

@@ -99,7 +99,7 @@ async def test_typos_are_whole_words_of_four_letters_or_more(db):
     assert await names_found("acmeco") == []    # two letters off
 
 
-async def test_a_word_many_records_hold_is_taken_as_typed(db):
+async def test_a_text_many_records_match_is_taken_as_typed(db):
     await new("Parks Ltd")
     await many([f"Boulangerie {n:02}" for n in range(3)], town="Paris")
     assert (await search.find(context(), "paris")).total == 4  # "parks" may be a typo of it

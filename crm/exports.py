@@ -14,9 +14,10 @@ from typing import BinaryIO, TextIO
 from tortoise.expressions import Subquery
 from tortoise.queryset import QuerySet
 
-from crm import customfields, filters, tabular
+from crm import customfields, fieldtypes, filters, tabular
 from crm.context import Context
-from models import Contact, Tag, ThirdParty, User
+from crm.customfields import FieldDefinition
+from models import Contact, CustomFieldValue, Tag, ThirdParty, User
 
 FORMATS = ("csv", "xlsx")
 BATCH = 5000
@@ -52,24 +53,29 @@ async def thirdparty_batches(ctx: Context, chosen: QuerySet[ThirdParty] | None =
     order, `batch` at a time; one row per third party, its tags and reps as lists."""
     chosen = chosen if chosen is not None else await filters.thirdparties(ctx, "")
     fields = await customfields.definitions("thirdparty")
-    keys = [f.key for f in fields]
+    unset = [None] * len(fields)
     last_id = 0
     while True:
         records = await (chosen.filter(id__gt=last_id).order_by("id").limit(batch)
                          .values_list("id", "created_at", *FIELD_COLUMNS.values()))
         if not records:
             return
-        ids = [r[0] for r in records]
-        tags = await _related(Tag.filter(thirdparties__id__in=ids).order_by("name"), "name")
-        reps = await _related(User.filter(thirdparties__id__in=ids).order_by("id"), "id")
-        custom = await customfields.values_by_owner("thirdparty", ids, fields) if keys else {}
+        # What hangs off the batch is read by its id range (which the indexes serve) among the
+        # chosen ids (a subquery): a list of thousands of ids costs more to build into SQL than to run.
+        first, last = last_id, records[-1][0]
+        ids = Subquery(chosen.filter(id__gt=first, id__lte=last).values("id"))
+        in_batch = {"thirdparties__id__gt": first, "thirdparties__id__lte": last, "thirdparties__id__in": ids}
+        tags = await _related(Tag.filter(**in_batch).order_by("name"), "name")
+        reps = await _related(User.filter(**in_batch).order_by("id"), "id")
+        custom = await _custom_values(
+            CustomFieldValue.filter(thirdparty_id__gt=first, thirdparty_id__lte=last, thirdparty_id__in=ids),
+            "thirdparty_id", fields)
         rows = []
         for thirdparty_id, created_at, *own in records:
-            values = custom.get(thirdparty_id, {})
             rows.append([*own, tags.get(thirdparty_id, ()), reps.get(thirdparty_id, ()), created_at,
-                         *(values.get(key) for key in keys)])
+                         *custom.get(thirdparty_id, unset)])
         yield rows
-        last_id = ids[-1]
+        last_id = records[-1][0]
 
 
 async def contact_batches(ctx: Context, chosen: QuerySet[ThirdParty] | None = None,
@@ -77,7 +83,7 @@ async def contact_batches(ctx: Context, chosen: QuerySet[ThirdParty] | None = No
     """The rows of the contacts of the third parties of `chosen`, each with its third party's code."""
     chosen = chosen if chosen is not None else await filters.thirdparties(ctx, "")
     fields = await customfields.definitions("contact")
-    keys = [f.key for f in fields]
+    unset = [None] * len(fields)
     contacts = Contact.filter(thirdparty_id__in=Subquery(chosen.values("id")))
     last_id = 0
     while True:
@@ -85,10 +91,10 @@ async def contact_batches(ctx: Context, chosen: QuerySet[ThirdParty] | None = No
                          .values_list("id", "thirdparty__code", *CONTACT_FIELD_COLUMNS.values(), "created_at"))
         if not records:
             return
-        ids = [r[0] for r in records]
-        custom = await customfields.values_by_owner("contact", ids, fields) if keys else {}
-        yield [[*row[1:], *(custom.get(row[0], {}).get(key) for key in keys)] for row in records]
-        last_id = ids[-1]
+        ids = Subquery(contacts.filter(id__gt=last_id, id__lte=records[-1][0]).values("id"))
+        custom = await _custom_values(CustomFieldValue.filter(contact_id__in=ids), "contact_id", fields)
+        yield [[*row[1:], *custom.get(row[0], unset)] for row in records]
+        last_id = records[-1][0]
 
 
 async def _related(query, column: str) -> dict[int, list]:
@@ -96,6 +102,19 @@ async def _related(query, column: str) -> dict[int, list]:
     for thirdparty_id, value in await query.values_list("thirdparties__id", column):
         grouped[thirdparty_id].append(value)
     return grouped
+
+
+async def _custom_values(query, owner_column: str, fields: list[FieldDefinition]) -> dict[int, list]:
+    """owner id -> its custom values in the order of `fields` (None where unset); owners without any are left out."""
+    if not fields:
+        return {}
+    position = {f.id: index for index, f in enumerate(fields)}
+    values: dict[int, list] = {}
+    for owner_id, field_id, text in await query.values_list(owner_column, "field_id", "value"):
+        if field_id in position:
+            row = values.setdefault(owner_id, [None] * len(fields))
+            row[position[field_id]] = fieldtypes.from_storage(fields[position[field_id]], text)
+    return values
 
 
 async def export_thirdparties(ctx: Context, out: TextIO | BinaryIO | str, fmt: str = "csv", *,

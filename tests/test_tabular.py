@@ -141,3 +141,11 @@ def test_xlsx_to_a_path(tmp_path):
 def test_xlsx_refuses_a_cell_it_would_truncate():
     with pytest.raises(ValueError, match="row 2, column 1"):
         write_xlsx(["note"], [["x" * 40_000]], io.BytesIO())
+
+
+def test_rows_written_joined_are_what_csv_writer_writes():
+    rows = [["a", "b c", ""], ["", "", ""], ["x,y", "q\"r", "s"], ["l\nm", "n\ro", "p"], ["'", " t ", "é"]]
+    stream, expected = io.StringIO(newline=""), io.StringIO(newline="")
+    write_csv(["one", "two", "three"], rows, stream)
+    csv.writer(expected, lineterminator="\r\n").writerows([["one", "two", "three"], *rows])
+    assert stream.getvalue() == expected.getvalue()

@@ -22,6 +22,9 @@ The ack measure (bench/ack.py): `crm web` answering signed `/crm search` and `/c
 The PDF measure (bench/pdf.py), which needs no database: a 2-page, 40-line proposal
 rendered by a pool of 2 worker processes beside one process, and how late a 10 ms ticker on
 the event loop runs meanwhile. Results also go to bench/results/latest.json.
+
+The export measure (bench/export.py, `--only export`): `crm export thirdparties` of
+1,000,000 generated third parties to CSV in a process of its own, its rows/s and peak memory.
 """
 from __future__ import annotations
 
@@ -37,7 +40,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
-from bench import ack, pdf
+from bench import ack, export, pdf
 from bench.workload import audit_codes, bare_inserter, domain_creator, expected_codes, run_in_processes
 from crm import clock, db as crm_db
 from tests.database import create_postgres_database, drop_postgres_database
@@ -185,6 +188,11 @@ async def run_ack(server_url: str, repeats: int) -> ack.AckResult:
         return await ack.measure(url, repeats)
 
 
+async def run_export(server_url: str, repeats: int) -> export.ExportResult:
+    async with fresh_database(server_url) as url:
+        return await export.measure(url, repeats)
+
+
 async def main(server_url: str | None, repeats: int, only: str | None) -> tuple[list[Result], ack.AckResult | None]:
     results = []
     if only in (None, "codes"):
@@ -192,6 +200,7 @@ async def main(server_url: str | None, repeats: int, only: str | None) -> tuple[
         results = [await run_measure(measure, server_url, repeats) for measure in MEASURES]
     ack_result = await run_ack(server_url, repeats) if only in (None, "ack") else None
     pdf_result = await pdf.measure(repeats) if only in (None, "pdf") else None
+    export_result = await run_export(server_url, repeats) if only in (None, "export") else None
     print()
     print(table(results, ack_result, pdf_result))
     for result in results:
@@ -206,6 +215,10 @@ async def main(server_url: str | None, repeats: int, only: str | None) -> tuple[
         print()
         print(aligned(pdf_result.detail_rows()))
         print(f"PDF: {pdf_result.pages} pages each, {pdf.DOCUMENTS} documents per run")
+    if export_result is not None:
+        print()
+        print(aligned(export_result.summary_rows()))
+        print(aligned(export_result.detail_rows()))
     write_results(results, ack_result, pdf_result, repeats)
     print(f"written to {RESULTS_FILE}")
     return results, ack_result
@@ -214,7 +227,7 @@ async def main(server_url: str | None, repeats: int, only: str | None) -> tuple[
 if __name__ == "__main__":  # spawned worker processes import this module too
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs of each side (default 3)")
-    parser.add_argument("--only", choices=("codes", "ack", "pdf"), help="run one measure (default: all)")
+    parser.add_argument("--only", choices=("codes", "ack", "pdf", "export"), help="run one measure (default: all)")
     arguments = parser.parse_args()
     server = os.environ.get("CRM_BENCH_POSTGRES")
     if not server and arguments.only != "pdf":

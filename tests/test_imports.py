@@ -154,7 +154,9 @@ async def test_bad_rows_are_reported_with_their_spreadsheet_row_and_the_good_one
             "Bad Type,supplier,,,,\r\n"                                          # row 7
             "Bad Option,customer,,,gold,\r\n"                                    # row 8
             "Good Two,prospect,,,smb,\r\n")                                      # row 9
-    report = await import_csv(text, batch=3)
+    read = []
+    report = await import_csv(text, batch=3, progress=read.append)
+    assert read == [3, 3, 1]  # rows a batch, the blank line aside
     assert refusals(report) == [(3, "email"), (4, "name"), (7, "type"), (8, "cf.segments")]
     assert "not-an-email" in report.refused[0].reason
     assert (report.created, report.updated) == (3, 0)

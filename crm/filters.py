@@ -35,7 +35,6 @@ PAGE_SIZE = 20
 KEPT_KIND = "filter"  # a filter too long for a button, kept server-side (crm.pending)
 TYPES = {"prospect": ("prospect", "both"), "customer": ("customer", "both"), "both": ("both",)}
 STATUSES = ("active", "closed")
-ORDERED = ("created", "updated")  # built-in fields that take `>` and `<`
 
 QUOTES = '"“”'
 # A term: an optional `-`, a field name and its operator, then the value; or a bare word.
@@ -115,9 +114,19 @@ async def thirdparties(ctx: Context, chosen: Filter | str) -> QuerySet[ThirdPart
         else:
             raise _bad(term, f"there is no field “{term.field}”; use one of {', '.join(FIELDS)} or cf.KEY")
         query = query.filter(~condition if term.negated else condition)
-    for word in search.query_words(chosen.words) if chosen.words else []:
+    for word in _search_words(chosen):
         query = query.filter(_text_match(word))
     return query
+
+
+def _search_words(chosen: Filter) -> list[str]:
+    for term in chosen.terms:
+        if not term.field and term.value.startswith("-") and len(term.value) > 1:
+            raise _bad(term, "only a field can be negated; to leave out a name, say -name:WORD")
+    try:
+        return search.query_words(chosen.words)
+    except ValidationError as error:
+        raise ValidationError("FILTER", error.message) from None
 
 
 def _text_match(word: str) -> Q:

@@ -190,6 +190,8 @@ async def test_custom_fields_by_type(registry, text, expected):
     ("cf.since>31/01/2020", "cf.since>31/01/2020"),
     ("name:_", "name:_"),
     ('name:"acme', "quote"),
+    ("-acme", "-acme"),
+    (" ".join(["word"] * 13), "12 words"),
 ])
 async def test_bad_terms_are_named(registry, text, named):
     with pytest.raises(ValidationError) as raised:

@@ -273,17 +273,20 @@ class _ThirdPartyBatch(_Batch):
 
 
 class _ContactBatch(_Batch):
+    """A contact matches one of its third party with the same email; one without an email, one
+    with the same names and no email either (so importing a file again adds no one twice)."""
+
     async def prepare(self, rows: list[_Row]) -> None:
         codes = [row.values["thirdparty_code"] for row in rows if "thirdparty_code" in row.values]
         scope = visible_thirdparties(self.ctx.actor)
         self.thirdparty_by_code = dict(await scope.filter(code__in=codes).values_list("code", "id"))
         for code, thirdparty_id in await ThirdPartyAlias.filter(code__in=codes).values_list("code", "thirdparty_id"):
             self.thirdparty_by_code.setdefault(code, thirdparty_id)
-        self.by_email = {}
-        known = await (Contact.filter(thirdparty_id__in=set(self.thirdparty_by_code.values())).exclude(email="")
-                       .order_by("-id").values_list("thirdparty_id", "email", "id"))
-        for thirdparty_id, email, contact_id in known:
-            self.by_email[(thirdparty_id, email.lower())] = contact_id
+        known = await (Contact.filter(thirdparty_id__in=set(self.thirdparty_by_code.values())).order_by("-id")
+                       .values_list("thirdparty_id", "email", "first_name", "last_name", "id"))
+        # the oldest contact of a key, as ids descend
+        self.known = {(thirdparty_id, _contact_key(email, first, last)): contact_id
+                      for thirdparty_id, email, first, last, contact_id in known}
 
     async def write(self, row: _Row) -> bool:
         values = dict(row.values)
@@ -296,12 +299,16 @@ class _ContactBatch(_Batch):
         country = _country(values)
         if country:
             values["country"] = country
-        key = (thirdparty_id, values.get("email", "").lower())
-        existing = self.by_email.get(key) if key[1] else None
+        key = (thirdparty_id, _contact_key(values.get("email", ""), values.get("first_name", ""),
+                                           values.get("last_name", "")))
+        existing = self.known.get(key)
         if existing:
             await contacts.update(self.ctx, existing, values, custom=row.custom)
             return False
         made = await contacts.create(self.ctx, thirdparty_id, values, custom=row.custom)
-        if key[1]:
-            self.by_email[key] = made.id
+        self.known[key] = made.id
         return True
+
+
+def _contact_key(email: str, first_name: str, last_name: str) -> tuple[str, ...]:
+    return ("email", email.lower()) if email else ("name", first_name.casefold(), last_name.casefold())

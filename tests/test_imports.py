@@ -228,6 +228,11 @@ async def test_contacts_come_in_linked_by_their_third_partys_code(db):
     assert (jane.thirdparty_id, jane.first_name, jane.job_title, jane.language) == (acme.id, "Jane", "CEO", "fr")
     assert await Contact.all().count() == 2
 
+    without_email = await import_csv(f"thirdparty_code,first_name,phone\r\n{acme.code},ann,+33 1 23 45 67 89\r\n",
+                                     "contacts")
+    assert (without_email.created, without_email.updated) == (0, 1)  # same names, no email: the same person
+    assert await Contact.filter(first_name__iexact="ann").values_list("phone", flat=True) == ["+33 1 23 45 67 89"]
+
 
 # --- the command ---
 

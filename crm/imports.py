@@ -9,7 +9,9 @@ importing the same file twice adds nothing.
 
 Rows are written BATCH at a time, one transaction a batch and a savepoint a row: a refused
 row is rolled back alone and reported with its row number as a spreadsheet shows it (the
-header is row 1). A dry run does all of it in one transaction and rolls it back.
+header is row 1). A dry run rolls each batch back (rather than the whole file at the end,
+which would hold the code counter's lock all along): a row repeating the code or email of
+one in an earlier batch then counts as created rather than updated.
 """
 from __future__ import annotations
 
@@ -110,7 +112,7 @@ class _Row:
 
 
 class _DryRun(Exception):
-    """Raised at the end of a dry run so that its transaction rolls back."""
+    """Raised at the end of each batch of a dry run, so that its transaction rolls back."""
 
 
 async def import_thirdparties(ctx: Context, stream: TextIO, *, dry_run: bool = False,
@@ -136,18 +138,14 @@ async def _run(ctx: Context, stream: TextIO, headers: dict[str, str], fields, ba
     columns, ignored = _columns(header, headers, {f.key for f in fields})
     report = ImportReport(ignored_columns=ignored, dry_run=dry_run)
     rows = _rows(records, columns)
-    try:
-        # a dry run's batches join this one transaction, rolled back at the end
-        async with ctx.transaction() if dry_run else contextlib.nullcontext():
-            while chunk := list(itertools.islice(rows, batch)):
-                async with ctx.transaction():
-                    await batch_kind(ctx, report).run(chunk)
-                if progress:
-                    progress(len(chunk))
-            if dry_run:
-                raise _DryRun()
-    except _DryRun:
-        pass
+    while chunk := list(itertools.islice(rows, batch)):
+        with contextlib.suppress(_DryRun):
+            async with ctx.transaction():
+                await batch_kind(ctx, report).run(chunk)
+                if dry_run:
+                    raise _DryRun()
+        if progress:
+            progress(len(chunk))
     return report
 
 

@@ -204,7 +204,7 @@ async def test_rows_repeating_a_code_in_one_file_update_the_first(db):
 async def test_a_dry_run_reports_and_writes_nothing(db):
     existing = await thirdparties.create(context(), {"name": "Acme", "type": "customer"})
     text = f"code,name,type\r\n{existing.code},Acme Corp,customer\r\nC-9,Globex,prospect\r\nC-10,,prospect\r\n"
-    report = await import_csv(text, dry_run=True)
+    report = await import_csv(text, dry_run=True, batch=2)
     assert (report.dry_run, report.created, report.updated, refusals(report)) == (True, 1, 1, [(4, "name")])
     assert await ThirdParty.all().values_list("name", flat=True) == ["Acme"]
     assert await Event.all().count() == 1

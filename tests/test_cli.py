@@ -3,12 +3,17 @@
 The command runs against a SQLite file filled by `fill_database` in a subprocess of its own,
 so that the session's Tortoise connection is never touched.
 """
+import contextlib
 import csv
+import fcntl
 import io
 import os
+import pty
 import re
+import struct
 import subprocess
 import sys
+import termios
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -240,6 +245,23 @@ def test_crm_export_contacts_with_their_third_partys_code(filled_url, tmp_path):
     [header, *rows] = list(csv.reader(io.StringIO(result.stdout.decode("utf-8"), newline="")))
     assert header == exports.CONTACT_COLUMNS
     assert [(row[0], row[1], row[4]) for row in rows] == [(CODES[0], "Jane", "jane@acme.example")]
+
+
+def test_crm_export_shows_a_progress_bar_on_a_terminal(filled_url, tmp_path):
+    terminal, its_other_end = pty.openpty()
+    fcntl.ioctl(its_other_end, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 100, 0, 0))  # 24 rows, 100 columns
+    environ = {key: value for key, value in os.environ.items() if not key.startswith(("CRM_", "SLACK_"))}
+    environ.update(DATABASE_URL=filled_url, DATA_DIR=str(tmp_path / "data"), CRM_SECRET_KEY="test")
+    process = subprocess.Popen([str(CRM), "export", "thirdparties", "--out", "x.csv"], cwd=tmp_path, env=environ,
+                               stderr=its_other_end, stdout=subprocess.DEVNULL)
+    os.close(its_other_end)
+    shown = b""
+    with contextlib.suppress(OSError):  # the terminal closes with the process
+        while chunk := os.read(terminal, 4096):
+            shown += chunk
+    os.close(terminal)
+    assert process.wait(timeout=60) == 0
+    assert b"  0%|" in shown and b"100%|" in shown and b"rows/s" in shown
 
 
 def test_crm_export_shows_no_progress_bar_in_a_pipe(filled_url, tmp_path):

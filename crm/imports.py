@@ -28,7 +28,7 @@ from tortoise.transactions import in_transaction
 from crm import contacts, customfields, exports, tabular, thirdparties
 from crm.context import Context
 from crm.countries import CODES as COUNTRY_CODES
-from crm.errors import DomainError, ValidationError
+from crm.errors import DatabaseUnavailable, DomainError, OutcomeUnknown, ValidationError
 from crm.permissions import require_writer, visible_thirdparties
 from models import Contact, ThirdPartyAlias
 
@@ -111,6 +111,19 @@ class _Row:
     custom: dict[str, str]  # custom field key -> text, non-empty only
 
 
+class ImportInterrupted(DomainError):
+    """The database failed during a batch: that batch was rolled back, those before it are saved.
+    `report` tells what the saved batches did."""
+
+    def __init__(self, report: ImportReport, row: int, error: DomainError):
+        saved = "Nothing was written (a dry run)." if report.dry_run else (
+            "The rows before it are imported; import the file again to carry on (rows already in are "
+            "matched, not added twice).")
+        super().__init__(f"Stopped at row {row}: {error} {saved}")
+        self.report = report
+        self.row = row
+
+
 class _DryRun(Exception):
     """Raised at the end of each batch of a dry run, so that its transaction rolls back."""
 
@@ -139,11 +152,18 @@ async def _run(ctx: Context, stream: TextIO, headers: dict[str, str], fields, ba
     report = ImportReport(ignored_columns=ignored, dry_run=dry_run)
     rows = _rows(records, columns)
     while chunk := list(itertools.islice(rows, batch)):
-        with contextlib.suppress(_DryRun):
-            async with ctx.transaction():
-                await batch_kind(ctx, report).run(chunk)
-                if dry_run:
-                    raise _DryRun()
+        outcome = ImportReport()  # counted once its batch is over: a failed one counts for nothing
+        try:
+            with contextlib.suppress(_DryRun):
+                async with ctx.transaction():
+                    await batch_kind(ctx, outcome).run(chunk)
+                    if dry_run:
+                        raise _DryRun()
+        except (DatabaseUnavailable, OutcomeUnknown) as error:
+            raise ImportInterrupted(report, chunk[0].number, error) from error
+        report.created += outcome.created
+        report.updated += outcome.updated
+        report.refused += outcome.refused
         if progress:
             progress(len(chunk))
     return report

@@ -180,18 +180,26 @@ async def _import(settings: Settings, args) -> int:
             bar = tqdm(total=lines - 1, unit=" rows", unit_scale=True, file=sys.stderr) if sys.stderr.isatty() else None
             try:
                 report = await run(ctx, stream, dry_run=args.dry_run, progress=bar.update if bar else None)
+            except imports.ImportInterrupted as stopped:
+                _print_import_report(stopped.report)
+                print(f"crm: {stopped}", file=sys.stderr)
+                return 1
             finally:
                 if bar:
                     bar.close()
         finally:
             await db.close()
+    _print_import_report(report)
+    return 1 if report.refused else 0
+
+
+def _print_import_report(report) -> None:
     for refusal in report.refused:
         print(f"row {refusal.row}: {refusal.field + ': ' if refusal.field else ''}{refusal.reason}")
     if report.ignored_columns:
         print(f"ignored columns: {', '.join(report.ignored_columns)}")
     print(f"{'dry run, nothing written: ' if report.dry_run else ''}"
           f"{report.created} created, {report.updated} updated, {len(report.refused)} refused")
-    return 1 if report.refused else 0
 
 
 async def _progress_bar(what: str, query) -> tqdm | None:

@@ -1,8 +1,10 @@
 """Imports (SPEC §6): our export format and Dolibarr's, matching, refused rows, dry runs, contacts,
 and `crm import` as a real command."""
+import asyncio
 import csv
 import io
 from datetime import datetime, timezone
+from urllib.parse import urlsplit
 
 import pytest
 
@@ -11,6 +13,7 @@ from crm.errors import ValidationError
 from models import Contact, Event, ThirdParty
 from tests import database
 from tests.conftest import ADMIN, context
+from tests.tcp_proxy import TcpProxy
 from tests.test_cli import run_crm
 
 MARCH = datetime(2026, 3, 15, 12, 0, tzinfo=timezone.utc)
@@ -266,3 +269,25 @@ def test_crm_import_names_a_missing_file_and_one_that_is_not_utf8(tmp_path):
     (tmp_path / "latin1.csv").write_bytes("name,type\r\nSoci\u00e9t\u00e9,customer\r\n".encode("latin-1"))
     result = run_crm("import", "thirdparties", "latin1.csv", database_url=url, cwd=tmp_path)
     assert result.returncode == 2 and b"not UTF-8" in result.stderr
+
+
+@pytest.mark.postgres_only
+async def test_crm_import_stopped_by_the_database_says_what_is_saved_and_carries_on_when_run_again(
+        tmp_path, own_database):
+    assert (await asyncio.to_thread(run_crm, "db", "upgrade", database_url=own_database, cwd=tmp_path)).returncode == 0
+    rows = "".join(f"C-{n:04d},Company {n},customer\r\n" for n in range(150))
+    (tmp_path / "in.csv").write_text("code,name,type\r\n" + rows, encoding="utf-8")
+    parts = urlsplit(own_database)
+    async with TcpProxy(parts.hostname, parts.port or 5432) as proxy:
+        proxy.freeze_when(b"C-0120")  # in the second batch (rows 102 to 151), read before it is written
+        asyncio.get_running_loop().call_later(5, proxy.thaw)  # long past the query timeout
+        stopped = await asyncio.to_thread(run_crm, "import", "thirdparties", "in.csv",
+                                          database_url=proxy.url_for(own_database), cwd=tmp_path)
+    assert stopped.returncode == 1
+    assert "100 created, 0 updated, 0 refused" in stopped.stdout.decode()
+    assert "Stopped at row 102" in stopped.stderr.decode() and "import the file again" in stopped.stderr.decode()
+
+    again = await asyncio.to_thread(run_crm, "import", "thirdparties", "in.csv",
+                                    database_url=own_database, cwd=tmp_path)
+    assert again.returncode == 0, again.stderr
+    assert "50 created, 100 updated, 0 refused" in again.stdout.decode()

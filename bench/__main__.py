@@ -23,6 +23,9 @@ The PDF measure (bench/pdf.py), which needs no database: a 2-page, 40-line propo
 rendered by a pool of 2 worker processes beside one process, and how late a 10 ms ticker on
 the event loop runs meanwhile. Results also go to bench/results/latest.json.
 
+The search measure (bench/search.py, `--only search`): `/crm search` over 1,000,000 generated
+third parties beside an `ILIKE '%term%'` scan of the same rows, and `/crm show` resolution.
+
 The export measure (bench/export.py, `--only export`): `crm export thirdparties` of
 1,000,000 generated third parties to CSV in a process of its own, its rows/s and peak memory.
 """
@@ -40,7 +43,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
-from bench import ack, export, pdf
+from bench import ack, export, pdf, search
 from bench.workload import audit_codes, bare_inserter, domain_creator, expected_codes, run_in_processes
 from crm import clock, db as crm_db
 from tests.database import create_postgres_database, drop_postgres_database
@@ -169,7 +172,7 @@ def _figure(measure: Measure, seconds: list[float]) -> str:
 
 
 def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_result: pdf.PdfResult | None,
-                  repeats: int) -> None:
+                  repeats: int, search_result: search.SearchResult | None = None) -> None:
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -180,6 +183,8 @@ def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_r
         document["ack"] = ack_result.as_json()
     if pdf_result is not None:
         document["pdf"] = pdf_result.as_json()
+    if search_result is not None:
+        document["search"] = search_result.as_json()
     RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
 
 
@@ -200,6 +205,7 @@ async def main(server_url: str | None, repeats: int, only: str | None) -> tuple[
         results = [await run_measure(measure, server_url, repeats) for measure in MEASURES]
     ack_result = await run_ack(server_url, repeats) if only in (None, "ack") else None
     pdf_result = await pdf.measure(repeats) if only in (None, "pdf") else None
+    search_result = await search.measure(server_url) if only in (None, "search") else None
     export_result = await run_export(server_url, repeats) if only in (None, "export") else None
     print()
     print(table(results, ack_result, pdf_result))
@@ -219,7 +225,14 @@ async def main(server_url: str | None, repeats: int, only: str | None) -> tuple[
         print()
         print(aligned(export_result.summary_rows()))
         print(aligned(export_result.detail_rows()))
-    write_results(results, ack_result, pdf_result, repeats)
+    if search_result is not None:
+        print()
+        print(aligned([("measure", "ours p95", "ILIKE p95", "ratio", "target", "met"),
+                       *search_result.summary_rows()]))
+        print(aligned(search_result.detail_rows()))
+        print(f"search data: generated in {search_result.generation_seconds:.0f} s, "
+              f"indexed by migration 0006 in {search_result.index_seconds:.0f} s")
+    write_results(results, ack_result, pdf_result, repeats, search_result)
     print(f"written to {RESULTS_FILE}")
     return results, ack_result
 
@@ -227,7 +240,8 @@ async def main(server_url: str | None, repeats: int, only: str | None) -> tuple[
 if __name__ == "__main__":  # spawned worker processes import this module too
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs of each side (default 3)")
-    parser.add_argument("--only", choices=("codes", "ack", "pdf", "export"), help="run one measure (default: all)")
+    parser.add_argument("--only", choices=("codes", "ack", "pdf", "export", "search"),
+                        help="run one measure (default: all)")
     arguments = parser.parse_args()
     server = os.environ.get("CRM_BENCH_POSTGRES")
     if not server and arguments.only != "pdf":

@@ -21,6 +21,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 
 from tortoise import connections
+from tortoise.transactions import in_transaction
 
 from crm import records, validators
 from crm.context import Context, UnitOfWork
@@ -98,18 +99,27 @@ async def find(ctx: Context, text: str, offset: int = 0, page_size: int = PAGE_S
     if not words:
         return SearchPage(text, [], 0, 0, page_size)
     query = _Query(connections.get("default").capabilities.dialect, ctx, text, words)
-    ids, total = await _page_ids(query, offset, page_size)
-    if total < (TYPOS_BELOW if len(words) == 1 else 1) and query.typo_candidates():
+    if query.dialect != "postgres":  # a transaction would take SQLite's write lock (crm.sqlite_backend)
+        return await _find(connections.get("default"), ctx, query, offset, page_size)
+    async with in_transaction() as connection:
+        # Plan each search for its own patterns: the plan PostgreSQL otherwise keeps for a statement
+        # run often is made for any pattern, and reads the index of every word, common ones too.
+        await connection.execute_script("SET LOCAL plan_cache_mode = force_custom_plan")
+        return await _find(connection, ctx, query, offset, page_size)
+
+
+async def _find(connection, ctx: Context, query: _Query, offset: int, page_size: int) -> SearchPage:
+    ids, total = await _page_ids(connection, query, offset, page_size)
+    if total < (TYPOS_BELOW if len(query.words) == 1 else 1) and query.typo_candidates():
         query.with_typos = set(query.typo_candidates())
-        ids, total = await _page_ids(query, offset, page_size)
-    found = {row.id: row for row in await visible_thirdparties(ctx.actor).filter(id__in=ids)}
+        ids, total = await _page_ids(connection, query, offset, page_size)
+    found = {row.id: row for row in await visible_thirdparties(ctx.actor).filter(id__in=ids).using_db(connection)}
     page = [records.thirdparty(found[i]) for i in ids if i in found]
-    return SearchPage(text, page, total, offset, page_size)
+    return SearchPage(query.text, page, total, offset, page_size)
 
 
-async def _page_ids(query: _Query, offset: int, page_size: int) -> tuple[list[int], int]:
+async def _page_ids(connection, query: _Query, offset: int, page_size: int) -> tuple[list[int], int]:
     """The ids of a page of matches, best first, and the number of matches."""
-    connection = connections.get("default")
     rows = await connection.execute_query_dict(*query.page(offset, page_size))
     if rows:  # the page's rows bear the total
         return [row["id"] for row in rows], rows[0]["total"]
@@ -137,6 +147,7 @@ class _Query:
 
     def __init__(self, dialect: str, ctx: Context, text: str, words: list[str]):
         self.dialect = dialect
+        self.text = text
         self.words = words
         self.whole = " ".join(words)
         self.code = text.strip().upper()
@@ -162,7 +173,7 @@ class _Query:
         return self._sql(query), [*self.scope_params, *where_params]
 
     def _sql(self, query: str) -> str:
-        return sql(connections.get("default"), query)
+        return sql(connections.get("default"), query)  # the placeholders depend on the dialect only
 
     def _rank(self) -> tuple[str, list]:
         inside, inside_params = self._inside_every_word()

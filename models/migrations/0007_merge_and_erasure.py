@@ -33,6 +33,12 @@ async def fill_phone_keys(apps, schema_editor) -> None:
         last_id = rows[-1]["id"]
 
 
+async def index_alias_codes(apps, schema_editor) -> None:
+    """A merged code is looked up in any case, as codes are (0003's crm_thirdparty_code_upper)."""
+    await schema_editor.client.execute_script(
+        "CREATE INDEX crm_thirdparty_alias_code_upper ON crm_thirdparty_alias (UPPER(code))")
+
+
 class Migration(migrations.Migration):
     dependencies = [('crm', '0006_search_indexes')]
 
@@ -70,4 +76,5 @@ class Migration(migrations.Migration):
             field=fields.CharField(default='', db_default='', db_index=True, max_length=32),
         ),
         ops.RunPython(fill_phone_keys, ops.RunPython.noop),
+        ops.RunPython(index_alias_codes, ops.RunPython.noop),
     ]

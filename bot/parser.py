@@ -15,8 +15,8 @@ import re
 from dataclasses import dataclass
 
 from crm.errors import ValidationError
+from crm.quoting import QUOTES, quoting
 
-QUOTES = '"“”'
 FORMATS = ("csv", "xlsx")
 # Actions whose final word may be a format, mapped to how many words must stay in front of
 # it: a search needs its text (`/crm search csv` looks for "csv"), while a FILTER may be
@@ -26,15 +26,10 @@ FORMAT_ACTIONS = {"export": 0, "list": 0, "search": 1}
 _ENTITIES = {"amp": "&", "lt": "<", "gt": ">"}
 # A Slack `<target|label>` wrapper, or one of the three entities it escapes.
 _ESCAPED = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>|&(amp|lt|gt);")
-# A quote that opens a group: at the start, after whitespace or after a `:`.
-_OPENING = rf"(?<![^\s:])[{QUOTES}]"
-# A quoted group, its text captured: what `unquote` strips the quotes of.
-_GROUP = re.compile(rf"{_OPENING}([^{QUOTES}]*)[{QUOTES}]")
-# A word: quoted groups and other characters (literal quotes among them), up to whitespace
-# outside a group.
-_WORD = re.compile(rf"(?:{_GROUP.pattern}|(?!{_OPENING})\S)+")
+# A quote opens a group at the start, after whitespace or after a `:`.
+_QUOTING = quoting(after=":")
 # What `tokenize` reads: a word, or else a quote that opens a group never closed.
-_TOKEN = re.compile(rf"{_WORD.pattern}|(?P<unclosed>{_OPENING})")
+_TOKEN = re.compile(rf"{_QUOTING.word.pattern}|(?P<unclosed>{_QUOTING.opening})")
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 
 
@@ -86,7 +81,7 @@ def tokenize(text: str) -> list[str]:
 def unquote(word: str) -> str:
     """A word without the quotes of its groups: `"Acme Widgets"` is the name Acme Widgets,
     while the literal quote of `24"` or `בע"מ` stays."""
-    return _GROUP.sub(r"\1", word)
+    return _QUOTING.unquoted(word)
 
 
 def user_id(token: str) -> str | None:
@@ -132,7 +127,7 @@ class Command:
         Spacing and punctuation are kept; only the quotes of a lone quoted word go, so
         `new prospect "Acme Widgets"` and `new prospect Acme Widgets` name the same.
         """
-        words = list(_WORD.finditer(self.rest))
+        words = list(_QUOTING.word.finditer(self.rest))
         if count > len(words):
             return ""
         text = self.rest[words[count - 1].end():].strip() if count else self.rest

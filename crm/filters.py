@@ -26,6 +26,7 @@ from crm.customfields import FieldDefinition
 from crm.errors import NotFound, ValidationError
 from crm.normalize import fold
 from crm.permissions import visible_thirdparties
+from crm.quoting import quoting
 from models import Contact, CustomFieldValue, PendingAction, ThirdParty
 
 FORMATS = ("csv", "xlsx")
@@ -36,14 +37,11 @@ KEPT_KIND = "filter"  # a filter too long for a button, kept server-side (crm.pe
 TYPES = {"prospect": ("prospect", "both"), "customer": ("customer", "both"), "both": ("both",)}
 STATUSES = ("active", "closed")
 
-QUOTES = '"“”'
 # A term: an optional `-`, a field name and its operator, then the value; or a bare word.
-# A quote opens a group at the start of a word or of a value; elsewhere it is a literal.
-_TERM = re.compile(rf"(?P<negated>-)?(?P<field>[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)?)(?P<op>[:<>])(?P<value>.*)",
+_TERM = re.compile(r"(?P<negated>-)?(?P<field>[A-Za-z][A-Za-z0-9_]*(?:\.[A-Za-z0-9_]+)?)(?P<op>[:<>])(?P<value>.*)",
                    re.DOTALL)
-_GROUP = re.compile(rf"(?<![^\s:<>])[{QUOTES}]([^{QUOTES}]*)[{QUOTES}]")
-_OPENING = rf"(?<![^\s:<>])[{QUOTES}]"
-_WORD = re.compile(rf"(?:{_GROUP.pattern}|(?!{_OPENING})\S)+")
+# A quote opens a group at the start of a word or of a value (after the operator).
+_QUOTING = quoting(after=":<>")
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
 _DAYS = re.compile(r"(\d{1,5})d")
 _MENTION = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>|@?([UW][A-Z0-9]{2,})")
@@ -80,9 +78,9 @@ class Page:
 
 def parse(text: str) -> Filter:
     """The terms of a FILTER and its final format word; a quote never closed is an error."""
-    if re.search(_OPENING, _WORD.sub(" ", text)):
+    if re.search(_QUOTING.opening, _QUOTING.word.sub(" ", text)):
         raise ValidationError("FILTER", "A quote in the filter is never closed: close it or remove it.")
-    matches = list(_WORD.finditer(text))
+    matches = list(_QUOTING.word.finditer(text))
     file_format = None
     if matches and matches[-1].group().lower() in FORMATS:
         file_format = matches.pop().group().lower()
@@ -93,8 +91,8 @@ def parse(text: str) -> Filter:
 def _term(word: str) -> Term:
     match = _TERM.fullmatch(word)
     if not match:
-        return Term("", ":", _GROUP.sub(r"\1", word), False, word)
-    value = _GROUP.sub(r"\1", match["value"])
+        return Term("", ":", _QUOTING.unquoted(word), False, word)
+    value = _QUOTING.unquoted(match["value"])
     return Term(match["field"].lower(), match["op"], value, bool(match["negated"]), word)
 
 

@@ -1,9 +1,10 @@
 """Likely duplicate third parties (`/crm duplicates`): pairs sharing an email, a VAT id, a
-phone number (as a number: crm.phones) or a normalised name (legal forms, case, accents and punctuation set aside), each with its reason
+phone number (as a number: crm.phones) or a normalised name, or with names alike (legal forms, case, accents and punctuation set aside), each with its reason
 and a score, found through the indexed keys rather than by comparing every pair."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from difflib import SequenceMatcher
 
 from tortoise import connections
 
@@ -13,11 +14,20 @@ from crm.db import sql
 from crm.normalize import numbers_differ
 from crm.permissions import visible_thirdparties
 from crm.records import ThirdPartyRecord
+from crm.thirdparties import SIMILAR_NAME_RATIO
 
 MAX_PAIRS = 20
 # The keys two records may share, how sure a shared one makes us, and how to say it.
 KEYS = (("email_key", 0.95, "same email"), ("vat_key", 0.95, "same VAT id"), ("phone_key", 0.9, "same phone"),
         ("name_key", 0.85, "same name"))
+SIMILAR = "similar name"
+BATCH = 5000
+# Names are compared within groups sharing their first letters (read in the order of the
+# name_key index); a group larger than this is a common start, not a duplicate.
+GROUP_PREFIX = 3
+MAX_GROUP = 50
+NAMES_AFTER = ("SELECT id, name_key FROM crm_thirdparty "
+               "WHERE name_key <> '' AND (name_key > ? OR (name_key = ? AND id > ?)) ORDER BY name_key, id LIMIT ?")
 PAIRS_SHARING = ("SELECT a.id AS first, b.id AS second FROM crm_thirdparty a JOIN crm_thirdparty b "
                  "ON a.{key} = b.{key} AND a.id < b.id WHERE a.{key} <> '' ORDER BY a.id, b.id LIMIT ?")
 
@@ -39,16 +49,54 @@ async def likely_pairs(ctx: Context, limit: int = MAX_PAIRS) -> list[Pair]:
         for row in rows:
             reasons, best = found.get((row["first"], row["second"]), ([], 0.0))
             found[(row["first"], row["second"])] = (reasons + [reason], max(best, score))
+    for first, second, ratio in await _similar_names(connection, limit * 5):
+        if (first, second) not in found:
+            found[(first, second)] = ([SIMILAR], round(0.6 + 0.25 * ratio, 2))
     ids = {i for pair in found for i in pair}
     visible = {row.id: row for row in await visible_thirdparties(ctx.actor).filter(id__in=ids)}
     pairs = []
     for (first, second), (reasons, score) in found.items():
         if first not in visible or second not in visible:
             continue
-        if reasons == ["same name"] and numbers_differ(visible[first].name, visible[second].name):
+        if reasons in (["same name"], [SIMILAR]) and numbers_differ(visible[first].name, visible[second].name):
             continue  # Store 12 and Store 13
         combined = min(0.99, score + 0.04 * (len(reasons) - 1))
         pairs.append(Pair(records.thirdparty(visible[first]), records.thirdparty(visible[second]), tuple(reasons),
                           round(combined, 2)))
     pairs.sort(key=lambda pair: (-pair.score, pair.first.id, pair.second.id))
     return pairs[:limit]
+
+
+async def _similar_names(connection, limit: int) -> list[tuple[int, int, float]]:
+    """Pairs whose normalised names are alike but not equal (a typo, a word more), found group
+    by group in one pass over the name_key index."""
+    pairs: list[tuple[int, int, float]] = []
+    group: list[tuple[int, str]] = []
+    after = ("", 0)
+    while len(pairs) < limit:
+        rows = await connection.execute_query_dict(sql(connection, NAMES_AFTER),
+                                                   [after[0], after[0], after[1], BATCH])
+        for row in rows:
+            if group and group[0][1][:GROUP_PREFIX] != row["name_key"][:GROUP_PREFIX]:
+                pairs += _alike(group)
+                group = []
+            group.append((row["id"], row["name_key"]))
+        if len(rows) < BATCH:
+            return (pairs + _alike(group))[:limit]
+        after = (rows[-1]["name_key"], rows[-1]["id"])
+    return pairs[:limit]
+
+
+
+def _alike(group: list[tuple[int, str]]) -> list[tuple[int, int, float]]:
+    if len(group) > MAX_GROUP:
+        return []
+    found = []
+    for index, (first_id, first_key) in enumerate(group):
+        for second_id, second_key in group[index + 1:]:
+            if first_key == second_key:
+                continue  # the same name: paired by its key already
+            ratio = SequenceMatcher(None, first_key, second_key).ratio()
+            if ratio >= SIMILAR_NAME_RATIO:
+                found.append((min(first_id, second_id), max(first_id, second_id), ratio))
+    return found

@@ -134,3 +134,14 @@ async def test_phones_are_compared_as_numbers(db):
     await thirdparties.create(context(), {"name": "Gamma", "type": "customer", "phone": "01 23 45 67 89"})  # no country
     pairs = await duplicates.likely_pairs(context())
     assert [(p.first.id, p.second.id, p.reasons) for p in pairs] == [(paris.id, same.id, ("same phone",))]
+
+
+async def test_similar_names_are_paired_but_not_different_numbers(db):
+    a = await thirdparties.create(context(), {"name": "Boulangerie Martin", "type": "customer"})
+    b = await thirdparties.create(context(), {"name": "Boulangrie Martin SARL", "type": "prospect"})
+    await thirdparties.create(context(), {"name": "Boulangerie Dupont", "type": "customer"})
+    await thirdparties.create(context(), {"name": "Store 12", "type": "customer"})
+    await thirdparties.create(context(), {"name": "Store 13", "type": "customer"})
+    pairs = await duplicates.likely_pairs(context())
+    assert [(p.first.id, p.second.id, p.reasons) for p in pairs] == [(a.id, b.id, ("similar name",))]
+    assert 0.6 < pairs[0].score < 0.85  # below an exact key

@@ -129,8 +129,7 @@ class DocumentRecord:
 
     @property
     def display_ref(self) -> str:
-        """Its ref, or `(PROV<id>)` while it is a draft that never had one."""
-        return self.ref or f"(PROV{self.id})"
+        return document_ref(self.ref, self.id)
 
 
 @dataclass(frozen=True)
@@ -158,6 +157,11 @@ class PaymentRecord:
     method: str
     created_at: datetime
     created_by: str
+
+
+def document_ref(ref: str | None, document_id: int) -> str:
+    """A document's ref, or `(PROV<id>)` while it is a draft that never had one."""
+    return ref or f"(PROV{document_id})"
 
 
 def document(row) -> DocumentRecord:

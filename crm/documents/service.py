@@ -25,7 +25,7 @@ from crm.fieldtypes import FieldSpec
 from crm.permissions import require_writer, visible_thirdparties, visible_thirdparty
 from crm.records import ContactRecord, DocumentRecord, LineRecord, PaymentRecord, ThirdPartyRecord, columns
 from crm.users import ensure_users
-from models import DOCUMENT_CONTACT_ROLES, Contact, Document, DocumentContact, DocumentLine, Payment
+from models import DOCUMENT_CONTACT_ROLES, Contact, Document, DocumentContact, DocumentLine, Payment, ThirdParty
 
 GONE = "This document no longer exists; it may have been deleted."
 DEFAULT_TERM = timedelta(days=30)  # a proposal's validity, an invoice's payment term
@@ -86,28 +86,22 @@ class DocumentView:
 # --- reading ---
 
 async def view(ctx: Context, document_id: int) -> DocumentView:
-    row = await _visible(ctx, document_id)
-    thirdparty = records.thirdparty(await visible_thirdparty(ctx.actor, row.thirdparty_id))
-    return await _view(row, thirdparty)
-
-
-async def _view(row: Document, thirdparty: ThirdPartyRecord, connection=None) -> DocumentView:
+    row, thirdparty = await _visible(ctx, document_id)
     document = records.document(row)
-    line_records = await document_lines.of_document(row.id, connection)
+    line_records = await document_lines.of_document(row.id)
     payments = [PaymentRecord(**values) for values in await Payment.filter(document_id=row.id)
-                .order_by("paid_on", "id").using_db(connection).values(*columns(PaymentRecord))]
-    origin = await Document.filter(id=row.origin_id).using_db(connection).first() if row.origin_id else None
-    derived = await Document.filter(origin_id=row.id).order_by("id").using_db(connection)
+                .order_by("paid_on", "id").values(*columns(PaymentRecord))]
+    origin = await Document.filter(id=row.origin_id).first() if row.origin_id else None
+    derived = await Document.filter(origin_id=row.id).order_by("id")
     return DocumentView(
-        document, thirdparty, line_records, payments, await _contacts(row.id, connection),
+        document, records.thirdparty(thirdparty), line_records, payments, await _contacts(row.id),
         records.document(origin) if origin else None, [records.document(d) for d in derived],
         money.document_totals([document_lines.figures(line) for line in line_records], row.currency),
         versions.fingerprints(_snapshot(row)))
 
 
-async def _contacts(document_id: int, connection=None) -> dict[str, list[ContactRecord]]:
-    links = await (DocumentContact.filter(document_id=document_id).order_by("id").using_db(connection)
-                   .prefetch_related("contact"))
+async def _contacts(document_id: int) -> dict[str, list[ContactRecord]]:
+    links = await DocumentContact.filter(document_id=document_id).order_by("id").prefetch_related("contact")
     by_role: dict[str, list[ContactRecord]] = {role: [] for role in DOCUMENT_CONTACT_ROLES}
     for link in links:
         by_role[link.role].append(records.contact(link.contact))
@@ -181,7 +175,7 @@ async def update(ctx: Context, document_id: int, values: dict, *, shown: dict[st
     require_writer(ctx.actor, "edit documents")
     async with ctx.transaction() as uow:
         row = await _locked(ctx, uow, document_id)
-        cleaned = _clean_header(row.type, values, ctx)
+        cleaned = _clean_header(row.type, values)
         if set(cleaned) - {"note_public", "note_private"} or contacts:
             workflow.check_editable(row.type, row.status)
         for role, contact_ids in (contacts or {}).items():
@@ -205,7 +199,7 @@ async def update(ctx: Context, document_id: int, values: dict, *, shown: dict[st
     return records.document(row)
 
 
-def _clean_header(doc_type: str, values: dict, ctx: Context) -> dict:
+def _clean_header(doc_type: str, values: dict) -> dict:
     allowed = {"issued_on", "rep_id", "currency", "note_public", "note_private", "description",
                *TYPE_FIELDS.get(doc_type, ())}
     cleaned = {}
@@ -492,19 +486,21 @@ def _payment_amount(raw, currency: str) -> Decimal:
 
 # --- shared steps ---
 
-async def _visible(ctx: Context, document_id: int, connection=None, *, for_update: bool = False) -> Document:
+async def _visible(ctx: Context, document_id: int, connection=None, *,
+                   for_update: bool = False) -> tuple[Document, ThirdParty]:
+    """The document and its third party, which the actor may see; NotFound in words otherwise."""
     query = Document.filter(id=document_id)
     if for_update:
         query = query.select_for_update()
     row = await query.using_db(connection).first()
     if row is None:
         raise NotFound(GONE)
-    await visible_thirdparty(ctx.actor, row.thirdparty_id, connection)
-    return row
+    return row, await visible_thirdparty(ctx.actor, row.thirdparty_id, connection)
 
 
 async def _locked(ctx: Context, uow: UnitOfWork, document_id: int) -> Document:
-    return await _visible(ctx, document_id, uow.connection, for_update=True)
+    row, _ = await _visible(ctx, document_id, uow.connection, for_update=True)
+    return row
 
 
 async def _touch(uow: UnitOfWork, ctx: Context, row: Document) -> None:
@@ -518,7 +514,7 @@ async def _record(uow: UnitOfWork, ctx: Context, code: str, document: DocumentRe
 
 
 def _ref(row: Document) -> str:
-    return row.ref or f"(PROV{row.id})"
+    return records.document_ref(row.ref, row.id)
 
 
 def _today(ctx: Context, uow: UnitOfWork) -> date:

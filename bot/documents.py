@@ -4,7 +4,6 @@ convert it, take payments and make its PDF, which arrives in the asker's convers
 the app with a button to share it in a channel."""
 from __future__ import annotations
 
-import logging
 import re
 
 from slack_bolt.async_app import AsyncApp
@@ -15,13 +14,11 @@ from bot import document_views as views
 from bot.forms import read_form_state
 from bot.parser import Command
 from bot.payloads import Stale, action, form_values, record_id
-from bot.surface import Interaction, Surface, acked, options, submission, words_for
+from bot.surface import Interaction, Surface, acked, options, submission
 from crm import contacts, pending, products, thirdparties
 from crm.documents import printing, service, workflow
 from crm.errors import ValidationError
 from crm.filestore import FileStore
-
-log = logging.getLogger(__name__)
 
 COMMAND_TYPES = {"quote": "proposal", "proposal": "proposal", "order": "order", "intervention": "intervention",
                  "invoice": "invoice"}
@@ -197,24 +194,19 @@ async def _post_card(it: Interaction, document_id: int) -> None:
 
 
 async def send_pdf(it: Interaction, document_id: int) -> None:
-    """Say at once that the PDF is being made, in the asker's conversation with the app, then
-    post it there (files upload v2) with a button to share it."""
+    """The PDF, posted (files upload v2) in the asker's conversation with the app with a button
+    to share it; said at once that it is being made."""
     document = (await service.view(it.ctx, document_id)).document
-    if it.response_url:
-        await it.respond(response_type="ephemeral", replace_original=False,
-                         **cards.notice(f"Making the PDF of {views.title(document)}: it will arrive in your "
-                                        "conversation with the app."))
-    channel = (await it.client.conversations_open(users=it.user_id))["channel"]["id"]
-    progress = await it.client.chat_postMessage(channel=channel, **views.pdf_in_progress(document))
-    try:
+
+    async def make(channel: str) -> dict:
         await printing.make_pdf(it.ctx, document_id, it.surface.pdf_renderer())
-        document = (await service.view(it.ctx, document_id)).document
-        await _upload(it, channel, document)
-    except Exception as error:  # noqa: BLE001 - said where the PDF was promised
-        log.warning("the PDF of document %s failed", document_id, exc_info=error)
-        await it.client.chat_update(channel=channel, ts=progress["ts"], **views.pdf_failed(document, words_for(error)))
-        return
-    await it.client.chat_update(channel=channel, ts=progress["ts"], **views.pdf_ready(document))
+        made = (await service.view(it.ctx, document_id)).document
+        await _upload(it, channel, made)
+        return views.pdf_ready(made)
+
+    await it.deliver(promised=f"Making the PDF of {views.title(document)}: it will arrive in your conversation "
+                              "with the app.", progress=views.pdf_in_progress(document), make=make,
+                     failed=lambda reason: views.pdf_failed(document, reason))
 
 
 async def _upload(it: Interaction, channel: str, document, comment: str | None = None) -> None:

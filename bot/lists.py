@@ -8,7 +8,6 @@ temporary file in DATA_DIR and posted to the asker's conversation with the app.
 from __future__ import annotations
 
 import json
-import logging
 import tempfile
 from pathlib import Path
 
@@ -18,10 +17,9 @@ from bot import cards
 from bot.blocks import actions, button, context, message, plain_section
 from bot.parser import Command
 from bot.payloads import Stale, action
-from bot.surface import Interaction, Surface, acked, words_for
+from bot.surface import Interaction, Surface, acked
 from crm import exports, files, filters
 
-log = logging.getLogger(__name__)
 
 PAGE_ACTIONS = ("list_previous", "list_next")
 MAX_BUTTON_VALUE = 2000  # Slack's limit
@@ -92,14 +90,8 @@ async def export(it: Interaction, command: Command) -> None:
     text, fmt = command.rest, command.format or "csv"
     chosen = await filters.thirdparties(it.ctx, text)  # a bad filter is answered here, in the command's reply
     described = f"third parties matching {text}" if text else "all third parties"
-    if it.response_url:
-        await it.respond(response_type="ephemeral", replace_original=False,
-                         **cards.notice(f"Making the {fmt.upper()} export of {described}: it will arrive in your "
-                                        "conversation with the app."))
-    channel = (await it.client.conversations_open(users=it.user_id))["channel"]["id"]
-    progress = await it.client.chat_postMessage(channel=channel,
-                                                **cards.notice(f"Making the export of {described}…"))
-    try:
+
+    async def make(channel: str) -> dict:
         with tempfile.TemporaryDirectory(dir=files.private_dir(it.settings.data_dir)) as folder:
             path = Path(folder) / f"thirdparties-{it.ctx.now().astimezone(it.ctx.timezone):%Y-%m-%d}.{fmt}"
             if fmt == "csv":
@@ -109,14 +101,13 @@ async def export(it: Interaction, command: Command) -> None:
                 count = await exports.export_thirdparties(it.ctx, str(path), "xlsx", chosen=chosen)
             await it.client.files_upload_v2(channel=channel, file=str(path), filename=path.name,
                                             title=f"Export of {described}")
-    except Exception as error:  # noqa: BLE001 - said where the export was promised
-        log.warning("an export failed", exc_info=error)
-        await it.client.chat_update(channel=channel, ts=progress["ts"],
-                                    **cards.notice(f"The export of {described} failed: {words_for(error)}"))
-        return
-    noun = "third party" if count == 1 else "third parties"
-    await it.client.chat_update(channel=channel, ts=progress["ts"],
-                                **cards.notice(f"Your export of {described} is below: {count:,} {noun}."))
+        noun = "third party" if count == 1 else "third parties"
+        return cards.notice(f"Your export of {described} is below: {count:,} {noun}.")
+
+    await it.deliver(promised=f"Making the {fmt.upper()} export of {described}: it will arrive in your "
+                              "conversation with the app.",
+                     progress=cards.notice(f"Making the export of {described}…"), make=make,
+                     failed=lambda reason: cards.notice(f"The export of {described} failed: {reason}"))
 
 
 def register(app: AsyncApp, surface: Surface) -> None:

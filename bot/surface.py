@@ -209,8 +209,27 @@ class Interaction:
 
     async def direct_message(self, message: dict) -> None:
         """Post in the person's conversation with the app (SPEC §3: long results go there)."""
-        channel = (await self.client.conversations_open(users=self.user_id))["channel"]["id"]
-        await self.client.chat_postMessage(channel=channel, **message)
+        await self.client.chat_postMessage(channel=await self._direct_channel(), **message)
+
+    async def deliver(self, *, promised: str, progress: dict, make: Callable[[str], Awaitable[dict]],
+                      failed: Callable[[str], dict]) -> None:
+        """A long result (a PDF, an export): said at once where the person asked (`promised`),
+        a `progress` message in their conversation with the app, then `make(channel)` posts the
+        result there and returns the message that replaces the progress one; if it fails, the
+        progress message says why (`failed(reason)`)."""
+        if self.response_url:
+            await self.respond(response_type="ephemeral", replace_original=False, **cards.notice(promised))
+        channel = await self._direct_channel()
+        posted = await self.client.chat_postMessage(channel=channel, **progress)
+        try:
+            done = await make(channel)
+        except Exception as error:  # noqa: BLE001 - said where the result was promised
+            log.warning("a long result failed", exc_info=error)
+            done = failed(words_for(error))
+        await self.client.chat_update(channel=channel, ts=posted["ts"], **done)
+
+    async def _direct_channel(self) -> str:
+        return (await self.client.conversations_open(users=self.user_id))["channel"]["id"]
 
     async def open_form(self, build: Callable[[], Awaitable[dict]], *, push: bool = False) -> None:
         """Open the form `build` makes. Slack's trigger expires 3 s after the click: if the form

@@ -56,8 +56,8 @@ MAX_REF_MATCHES = 10
 # A new record's code until the last step of its creation gives it the real one.
 PROVISIONAL_CODE = "(PROV{})"
 CODE_MAX_LENGTH = 64
-CODE_TAKEN = ("SELECT 1 FROM crm_thirdparty WHERE code = ? UNION ALL "
-              "SELECT 1 FROM crm_thirdparty_alias WHERE code = ?")
+CODES_TAKEN = ("SELECT code FROM crm_thirdparty WHERE code IN ({marks}) UNION ALL "
+               "SELECT code FROM crm_thirdparty_alias WHERE code IN ({marks})")
 # What a new third party holds where nothing was given.
 NEW_VALUES = {**dict.fromkeys(FIELDS, ""), "status": "active"}
 # Above every character: a prefix's range ends here.
@@ -69,9 +69,10 @@ TAGS_AND_REPS = ("SELECT 'tag' AS kind, t.name AS value, 0 AS position FROM crm_
                  "ORDER BY kind, position, value")
 
 
-def clean(values: dict, *, creating: bool) -> dict:
-    """Validate and normalise built-in fields; raises ValidationError naming the first bad one."""
-    cleaned = validators.clean_fields(values, FIELDS, TEXT_LIMITS, SPECIAL_CHECKS, "third-party")
+def clean(values: dict, *, creating: bool, region: str = "") -> dict:
+    """Validate and normalise built-in fields; raises ValidationError naming the first bad one.
+    `region`: the country the record has, in which a phone number without its code is read."""
+    cleaned = validators.clean_fields(values, FIELDS, TEXT_LIMITS, SPECIAL_CHECKS, "third-party", region=region)
     if "name" in cleaned and not fold(cleaned["name"]):
         raise ValidationError("name", "Name needs at least one letter or digit, e.g. Acme Widgets.")
     if "type" in cleaned and cleaned["type"] not in THIRDPARTY_TYPES:
@@ -124,9 +125,7 @@ async def new_form(ctx: Context) -> list[FieldDefinition]:
 async def validate_new(ctx: Context, values: dict, tags=(), custom: dict | None = None, sales_reps=()) -> None:
     """Check a would-be third party without storing it (the create form checks before warning of duplicates)."""
     require_writer(ctx.actor, "create third parties")
-    clean(values, creating=True)
-    clean_tags(tags)
-    clean_reps(sales_reps)
+    clean_new(values, tags=tags, sales_reps=sales_reps)
     fields = await customfields.definitions("thirdparty")
     parsed = customfields.parse_new(fields, custom or {}, ctx.timezone)
     for definition in fields:
@@ -161,6 +160,40 @@ async def likely_duplicates(ctx: Context, values: dict, *, exclude_id: int | Non
     return [records.thirdparty(tp) for tp in list(found.values())[:limit]]
 
 
+@dataclass(frozen=True)
+class NewThirdParty:
+    """A would-be third party, checked: what `create` and bulk imports store."""
+
+    values: dict  # built-in fields, cleaned
+    tags: list[str]
+    reps: list[str]
+    code: str | None  # a code it already had elsewhere (an import keeps it); None: the mask's next
+
+
+def clean_new(values: dict, *, tags=(), sales_reps=(), code: str | None = None) -> NewThirdParty:
+    """Check and normalise a new third party but its custom fields (their definitions are read
+    in the transaction); raises ValidationError naming the first bad field."""
+    return NewThirdParty(clean(values, creating=True), clean_tags(tags), clean_reps(sales_reps),
+                         validators.text("code", "Customer code", code or "", max_length=CODE_MAX_LENGTH) or None)
+
+
+def new_values(actor, now, cleaned: dict) -> dict:
+    """A new third party's fields: those given, defaults for the others, who created it and when."""
+    return {**NEW_VALUES, **cleaned, "created_at": now, "updated_at": now,
+            "created_by": actor.id, "updated_by": actor.id}
+
+
+def derived_columns(values: dict) -> dict:
+    """The normal forms and the search text stored beside a new third party's values."""
+    return {**_keys(values["name"], values["email"], values["vat_id"], values["phone"], values["country"]),
+            "search_text": search.haystack(values, [])}
+
+
+def creation_label(values: dict) -> str:
+    """The label of a new third party's COMPANY_CREATE event."""
+    return f"{TYPE_LABELS[values['type']]} {values['name']} created"
+
+
 async def create(ctx: Context, values: dict, *, tags=(), sales_reps=(), custom: dict | None = None,
                  code: str | None = None) -> ThirdPartyRecord:
     """Create a third party with its code, tags, reps and custom fields, and its COMPANY_CREATE event.
@@ -169,54 +202,49 @@ async def create(ctx: Context, values: dict, *, tags=(), sales_reps=(), custom: 
     mask; refused when another record has or had it.
     """
     require_writer(ctx.actor, "create third parties")
-    cleaned = clean(values, creating=True)
-    tag_names = clean_tags(tags)
-    reps = clean_reps(sales_reps)
-    given_code = validators.text("code", "Customer code", code or "", max_length=CODE_MAX_LENGTH) or None
+    new = clean_new(values, tags=tags, sales_reps=sales_reps, code=code)
     try:
         async with ctx.transaction() as uow:
-            return await _store_new(ctx, uow, cleaned, tag_names, reps, custom or {}, given_code)
+            return await _store_new(ctx, uow, new, custom or {})
     except OutcomeUnknown:
-        raise OutcomeUnknown(f"Search for “{cleaned['name']}” in a minute to see whether it is there "
+        raise OutcomeUnknown(f"Search for “{new.values['name']}” in a minute to see whether it is there "
                              f"before creating it again.") from None
 
 
-async def _store_new(ctx: Context, uow: UnitOfWork, cleaned: dict, tag_names: list[str], reps: list[str],
-                     custom: dict, given_code: str | None) -> ThirdPartyRecord:
+async def _store_new(ctx: Context, uow: UnitOfWork, new: NewThirdParty, custom: dict) -> ThirdPartyRecord:
     """A new third party's rows and event, its code claimed last (the counter's lock is then
     held only until the commit), unless it comes with its own."""
     fields = await customfields.definitions("thirdparty", uow.connection)
     custom_values = customfields.parse_new(fields, custom, ctx.timezone)
     for definition in fields:
         await customfields.check_unique(definition, custom_values[definition.key], None, uow.connection)
-    if given_code:
-        await _require_free_code(uow, given_code)
-    values = {**NEW_VALUES, **cleaned, "created_at": uow.now, "updated_at": uow.now,
-              "created_by": ctx.actor.id, "updated_by": ctx.actor.id}
+    if new.code and await taken_codes(uow.connection, [new.code]):
+        raise code_taken(new.code)
+    values = new_values(ctx.actor, uow.now, new.values)
     thirdparty_id = await _insert(uow, {
-        **values, "code": given_code or PROVISIONAL_CODE.format(uuid.uuid4().hex),
-        **_keys(cleaned["name"], values["email"], values["vat_id"], values["phone"], values["country"]),
-        "search_text": search.haystack(cleaned, []),
-    })
-    if tag_names:
-        await _set_tags(uow, thirdparty_id, tag_names)
-    if reps:
-        await _set_reps(uow, thirdparty_id, reps, ctx.settings.default_role)
+        **values, "code": new.code or PROVISIONAL_CODE.format(uuid.uuid4().hex), **derived_columns(values)})
+    if new.tags:
+        await _set_tags(uow, thirdparty_id, new.tags)
+    if new.reps:
+        await _set_reps(uow, thirdparty_id, new.reps, ctx.settings.default_role)
     await customfields.store(uow, "thirdparty", thirdparty_id, fields,
                              {key: value for key, value in custom_values.items() if value is not None})
-    await agenda.record(uow, "COMPANY_CREATE", ctx.actor, thirdparty_id,
-                        f"{TYPE_LABELS[values['type']]} {values['name']} created")
-    code = given_code or await numbering.assign_code(
+    await agenda.record(uow, "COMPANY_CREATE", ctx.actor, thirdparty_id, creation_label(values))
+    code = new.code or await numbering.assign_code(
         uow, "thirdparty", ctx.timezone, numbering.Target("crm_thirdparty", "code", thirdparty_id), values["type"])
     return ThirdPartyRecord(id=thirdparty_id, code=code, **values)
 
 
-async def _require_free_code(uow: UnitOfWork, code: str) -> None:
-    """A given code must be no record's, nor the old code of a merged one (it resolves to the kept record)."""
-    connection = uow.connection
-    taken = await connection.execute_query_dict(sql(connection, CODE_TAKEN), [code, code])
-    if taken:
-        raise ValidationError("code", f"Customer code {code!r} is already taken by another third party.")
+async def taken_codes(connection, codes: list[str]) -> set[str]:
+    """Those of `codes` that a record has, or had before it was merged into another (such a code
+    resolves to the kept record): no new record may take them."""
+    marks = ", ".join("?" for _ in codes)
+    rows = await connection.execute_query_dict(sql(connection, CODES_TAKEN.format(marks=marks)), [*codes, *codes])
+    return {row["code"] for row in rows}
+
+
+def code_taken(code: str) -> ValidationError:
+    return ValidationError("code", f"Customer code {code!r} is already taken by another third party.")
 
 
 async def _insert(uow: UnitOfWork, row: dict) -> int:
@@ -282,13 +310,15 @@ async def update(
     changed is applied, and a field someone else changed meanwhile is refused (EditConflict).
     """
     require_writer(ctx.actor, "edit third parties")
-    wanted: dict[str, object] = clean(values, creating=False)
+    clean(values, creating=False)  # bad input is refused before the record is locked
+    extra: dict[str, object] = {}
     if tags is not None:
-        wanted["tags"] = clean_tags(tags)
+        extra["tags"] = clean_tags(tags)
     if sales_reps is not None:
-        wanted["sales_reps"] = clean_reps(sales_reps)
+        extra["sales_reps"] = clean_reps(sales_reps)
     async with ctx.transaction() as uow:
         row = await _visible(ctx, thirdparty_id, uow, for_update=True)
+        wanted = {**clean(validators.changed_only(values, row), creating=False, region=row.country), **extra}
         fields = await customfields.definitions("thirdparty", uow.connection)
         given = customfields.parse_given(fields, custom or {}, ctx.timezone)
         by_key = customfields.by_key(fields)

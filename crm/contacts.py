@@ -35,11 +35,13 @@ ADDRESS_FIELDS = ("address", "zip", "town", "country")
 GONE = "This contact no longer exists; it may have been deleted."
 
 
-def clean(values: dict) -> dict:
+def clean(values: dict, region: str = "") -> dict:
+    """Validate and normalise a contact's fields; a phone number without its country code is
+    read as one of the contact's country, else `region` (its third party's)."""
     if isinstance(values.get("default_roles"), (list, tuple)):
         values = {**values, "default_roles": ",".join(values["default_roles"])}
     return validators.clean_fields(values, FIELDS, TEXT_LIMITS, {**SPECIAL_CHECKS, "default_roles": _roles},
-                                   "contact")
+                                   "contact", region=region)
 
 
 def _roles(name: str, label: str, raw: str) -> str:
@@ -95,10 +97,10 @@ async def get(ctx: Context, contact_id: int) -> ContactRecord:
 
 async def create(ctx: Context, thirdparty_id: int, values: dict, *, custom: dict | None = None) -> ContactRecord:
     require_writer(ctx.actor, "add contacts")
-    cleaned = clean(values)
-    _require_name(cleaned.get("first_name", ""), cleaned.get("last_name", ""))
+    _require_name(*(str(values.get(name) or "").strip() for name in ("first_name", "last_name")))
     async with ctx.transaction() as uow:
         thirdparty = await visible_thirdparty(ctx.actor, thirdparty_id, uow.connection)
+        cleaned = clean(values, region=thirdparty.country)
         fields = await customfields.definitions("contact", uow.connection)
         custom_values = customfields.parse_new(fields, custom or {}, ctx.timezone)
         for definition in fields:
@@ -160,9 +162,10 @@ async def update(ctx: Context, contact_id: int, values: dict, *, custom: dict | 
                  shown: dict[str, str] | None = None) -> tuple[ContactRecord, Changes]:
     """Apply the given fields; with `shown` (EditForm.versions) only what the form's user changed."""
     require_writer(ctx.actor, "edit contacts")
-    wanted: dict[str, object] = clean(values)
     async with ctx.transaction() as uow:
         contact, thirdparty = await _visible(ctx, contact_id, uow, for_update=True)
+        wanted: dict[str, object] = clean(validators.changed_only(values, contact),
+                                          region=contact.country or thirdparty.country)
         fields = await customfields.definitions("contact", uow.connection)
         by_key = customfields.by_key(fields)
         given = customfields.parse_given(fields, custom or {}, ctx.timezone)

@@ -27,6 +27,8 @@ MIGRATION_LOCK_ID = 0x43524D  # "CRM"
 QUERY_TIMEOUT = 1.2
 # What sqlite3 says when another process holds the file's lock or the file cannot be used.
 SQLITE_UNAVAILABLE = ("database is locked", "database is busy", "unable to open", "disk i/o error")
+# Parameters one statement may carry: PostgreSQL's protocol takes 32,767, SQLite (3.32 on) 32,766.
+MAX_PARAMETERS = 30_000
 
 
 def tortoise_config(database_url: str) -> dict:
@@ -177,6 +179,28 @@ def timestamp(connection, moment: datetime) -> datetime | str:
     """An aware datetime as a raw SQL parameter: asyncpg takes it as is; for SQLite, the
     text Tortoise itself stores (sqlite3's implicit datetime adapter is deprecated)."""
     return moment if connection.capabilities.dialect == "postgres" else moment.isoformat(sep=" ")
+
+
+async def insert_rows(connection, table: str, rows: list[dict], returning: str = "") -> list[dict]:
+    """Insert rows (dicts with the same keys) by multi-row INSERTs, as few as the parameter limit
+    allows; returns the `returning` columns (e.g. "id, code") of each, in no promised order."""
+    if not rows:
+        return []
+    columns = list(rows[0])
+    per_statement = MAX_PARAMETERS // len(columns)
+    placeholders = f"({', '.join('?' for _ in columns)})"
+    returned = []
+    for start in range(0, len(rows), per_statement):
+        chunk = rows[start:start + per_statement]
+        statement = (f"INSERT INTO {table} ({', '.join(columns)}) VALUES {', '.join([placeholders] * len(chunk))}"
+                     + (f" RETURNING {returning}" if returning else ""))
+        parameters = [timestamp(connection, value) if isinstance(value, datetime) else value
+                      for row in chunk for value in row.values()]
+        if returning:
+            returned += await connection.execute_query_dict(sql(connection, statement), parameters)
+        else:
+            await connection.execute_query(sql(connection, statement), parameters)
+    return returned
 
 
 async def ping() -> None:

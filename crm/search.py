@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from tortoise import connections
 from tortoise.transactions import in_transaction
 
-from crm import records, validators
+from crm import phones, records, validators
 from crm.context import Context, UnitOfWork
 from crm.db import sql
 from crm.errors import ValidationError
@@ -67,10 +67,14 @@ class SearchPage:
 
 def haystack(own: Mapping[str, str], contacts: Iterable[Mapping[str, str]]) -> str:
     """The search text of a third party's fields (missing ones blank) and its contacts'."""
-    parts = [own.get(name, "") for name in OWN_FIELDS]
+    parts = [_searchable(name, own.get(name, "")) for name in OWN_FIELDS]
     for contact in contacts:
-        parts += [contact[name] for name in CONTACT_FIELDS]
+        parts += [_searchable(name, contact[name]) for name in CONTACT_FIELDS]
     return search_text(*parts)
+
+
+def _searchable(name: str, value: str) -> str:
+    return phones.searchable(value) if name == "phone" else value
 
 
 async def refresh(uow: UnitOfWork, thirdparty_id: int) -> None:

@@ -13,7 +13,7 @@ from crm import agenda, contacts, customfields, numbering, phones, records, sear
 from crm.agenda import Changes, EventRecord
 from crm.context import Context, UnitOfWork
 from crm.customfields import FieldDefinition
-from crm.db import sql, timestamp
+from crm.db import insert_rows, sql
 from crm.errors import Ambiguous, NotFound, OutcomeUnknown, ValidationError
 from crm.fieldtypes import to_storage
 from crm.normalize import fold, name_key, numbers_differ, vat_key
@@ -69,10 +69,9 @@ TAGS_AND_REPS = ("SELECT 'tag' AS kind, t.name AS value, 0 AS position FROM crm_
                  "ORDER BY kind, position, value")
 
 
-def clean(values: dict, *, creating: bool, region: str = "") -> dict:
-    """Validate and normalise built-in fields; raises ValidationError naming the first bad one.
-    `region`: the country the record has, in which a phone number without its code is read."""
-    cleaned = validators.clean_fields(values, FIELDS, TEXT_LIMITS, SPECIAL_CHECKS, "third-party", region=region)
+def clean(values: dict, *, creating: bool) -> dict:
+    """Validate and normalise built-in fields; raises ValidationError naming the first bad one."""
+    cleaned = validators.clean_fields(values, FIELDS, TEXT_LIMITS, SPECIAL_CHECKS, "third-party")
     if "name" in cleaned and not fold(cleaned["name"]):
         raise ValidationError("name", "Name needs at least one letter or digit, e.g. Acme Widgets.")
     if "type" in cleaned and cleaned["type"] not in THIRDPARTY_TYPES:
@@ -250,12 +249,7 @@ def code_taken(code: str) -> ValidationError:
 async def _insert(uow: UnitOfWork, row: dict) -> int:
     """A new third party's row, by plain SQL (every creation runs it, and the ORM's model
     building costs more than the INSERT); returns its id."""
-    connection = uow.connection
-    columns = list(row)
-    statement = (f"INSERT INTO crm_thirdparty ({', '.join(columns)}) "
-                 f"VALUES ({', '.join('?' for _ in columns)}) RETURNING id")
-    parameters = [timestamp(connection, row[c]) if c in ("created_at", "updated_at") else row[c] for c in columns]
-    [inserted] = await connection.execute_query_dict(sql(connection, statement), parameters)
+    [inserted] = await insert_rows(uow.connection, "crm_thirdparty", [row], returning="id")
     return inserted["id"]
 
 
@@ -310,15 +304,13 @@ async def update(
     changed is applied, and a field someone else changed meanwhile is refused (EditConflict).
     """
     require_writer(ctx.actor, "edit third parties")
-    clean(values, creating=False)  # bad input is refused before the record is locked
-    extra: dict[str, object] = {}
+    wanted: dict[str, object] = clean(values, creating=False)
     if tags is not None:
-        extra["tags"] = clean_tags(tags)
+        wanted["tags"] = clean_tags(tags)
     if sales_reps is not None:
-        extra["sales_reps"] = clean_reps(sales_reps)
+        wanted["sales_reps"] = clean_reps(sales_reps)
     async with ctx.transaction() as uow:
         row = await _visible(ctx, thirdparty_id, uow, for_update=True)
-        wanted = {**clean(validators.changed_only(values, row), creating=False, region=row.country), **extra}
         fields = await customfields.definitions("thirdparty", uow.connection)
         given = customfields.parse_given(fields, custom or {}, ctx.timezone)
         by_key = customfields.by_key(fields)

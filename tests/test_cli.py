@@ -47,7 +47,7 @@ RECORDS = [
 ]
 # The cells of each record as a spreadsheet shows them, without code and created_at.
 CELLS = [
-    ["Acme, Inc.", "ACW", "customer", "active", "Sales@acme.example", "+33 1 23 45 67 89", "https://acme.example",
+    ["Acme, Inc.", "ACW", "customer", "active", "sales@acme.example", "+33123456789", "https://acme.example",
      '1 "Grand" Rue\nBât. B', "75002", "Paris", "FR", "fr", "FR 12 345", "b2b;north;vip", "U0ALICE;U0BOB",
      "1234.50", "2020-01-31", "smb;ent", "true"],
     [FORMULA, "@SUM(A1)", "prospect", "active", "", "", "", "", "", "", "", "", "", "", "",
@@ -58,7 +58,7 @@ CELLS = [
      "", "", "", "false"],
 ]
 # CSV cells a spreadsheet would run as formulas carry a leading quote; "-5.00" is a plain number
-# and "+33 1 23 45 67 89" a phone number.
+# and "+33123456789" a phone number (E.164).
 ESCAPED_IN_CSV = {FORMULA, "@SUM(A1)"}
 CODES = [f"CU2603-{n:05d}" for n in range(1, len(RECORDS) + 1)]
 

@@ -41,7 +41,7 @@ async def test_create_stores_every_field_and_records_contact_create(db):
     stored = await Contact.get(id=contact.id)
     assert {name: getattr(stored, name) for name in contacts.FIELDS} == {
         "first_name": "Jane", "last_name": "Doe", "job_title": "CFO", "email": "Jane.Doe@acme.example",
-        "phone": "+33 6 12 34 56 78", "address": "2 rue Haute", "zip": "69001", "town": "Lyon",
+        "phone": "+33612345678", "address": "2 rue Haute", "zip": "69001", "town": "Lyon",
         "country": "FR", "language": "fr_BE", "note": "Met at the fair", "default_roles": "billing,customer",
     }
     assert (stored.thirdparty_id, stored.created_by) == (tp.id, ALICE.id)

@@ -23,10 +23,10 @@ async def test_a_stale_form_saves_only_what_its_user_changed(db):
     _, changes = await thirdparties.update(context(), tp.id, {**_shown(first), "phone": "+33 1 23 45 67 89"},
                                            shown=first.versions)
     stored = await ThirdParty.get(id=tp.id)
-    assert (stored.town, stored.email, stored.phone) == ("Lyon", "new@acme.example", "+33 1 23 45 67 89")
-    assert changes.fields == {"phone": ("", "+33 1 23 45 67 89")}
+    assert (stored.town, stored.email, stored.phone) == ("Lyon", "new@acme.example", "+33123456789")
+    assert changes.fields == {"phone": ("", "+33123456789")}
     last = await Event.filter(code="COMPANY_MODIFY").order_by("-id").first()
-    assert last.details == {"changes": {"phone": ["", "+33 1 23 45 67 89"]}}  # the timeline records no undo
+    assert last.details == {"changes": {"phone": ["", "+33123456789"]}}  # the timeline records no undo
 
 
 async def test_the_same_field_changed_meanwhile_is_refused_with_the_newer_value(db):

@@ -40,7 +40,7 @@ SAMPLE_VALUES = {
     "select": "mid",
     "multiselect": ["smb", "ent"],
     "email": "jane@example.com",
-    "phone": "+33 1 23 45 67 89",
+    "phone": "+33123456789",
     "url": "https://acme.com",
 }
 
@@ -71,7 +71,7 @@ def state_slack_sends(element: dict) -> dict:
         {"text": {"type": "plain_text", "text": "Small business"}, "value": "smb"},
         {"text": {"type": "plain_text", "text": "Enterprise"}, "value": "ent"}]}),
     ("email", {"type": "email_text_input", "initial_value": "jane@example.com"}),
-    ("phone", {"type": "plain_text_input", "max_length": 255, "initial_value": "+33 1 23 45 67 89"}),
+    ("phone", {"type": "plain_text_input", "max_length": 255, "initial_value": "+33123456789"}),
     ("url", {"type": "url_text_input", "initial_value": "https://acme.com"}),
 ])
 def test_element_and_initial_value(field_type, element):

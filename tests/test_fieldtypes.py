@@ -63,7 +63,7 @@ def utc(*parts: int) -> datetime:
     ("multiselect", "smb,Mid-market,smb", ["smb", "mid"]),
     ("multiselect", ["ent", "smb", ""], ["smb", "ent"]),
     ("email", " Jane.Doe@Example.COM ", "Jane.Doe@example.com"),
-    ("phone", " +33 (1) 23-45.67.89 ", "+33 (1) 23-45.67.89"),
+    ("phone", " +33 (1) 23-45.67.89 ", "+33123456789"),  # E.164
     ("url", "acme.com", "https://acme.com"),
     ("url", " http://www.acme.com/offers?id=1 ", "http://www.acme.com/offers?id=1"),
 ])
@@ -111,7 +111,8 @@ def test_parse_reads_naive_datetimes_in_the_given_zone():
     ("email", "jane@example", "'jane@example' is not an email address, e.g. jane@example.com"),
     ("email", "jane doe@example.com", "is not an email address"),
     ("email", "a@b@example.com", "is not an email address"),
-    ("phone", "12345", "'12345' is not a phone number, e.g. +33 1 23 45 67 89"),
+    ("phone", "12345", "'12345' is not a phone number with its country code, e.g. +33 1 23 45 67 89"),
+    ("phone", "+33 1 23 45 67", "'+33 1 23 45 67' is not a phone number, e.g. +33 1 23 45 67 89"),  # a digit short
     ("phone", "call me", "is not a phone number"),
     ("url", "ftp://acme.com", "'ftp://acme.com' is not a web address, e.g. https://example.com"),
     ("url", "https://intranet", "is not a web address"),
@@ -155,7 +156,7 @@ def test_multiselect_of_separators_only_is_blank():
     ("select", "mid", "mid"),
     ("multiselect", ["smb", "ent"], "smb;ent"),
     ("email", "jane@example.com", "jane@example.com"),
-    ("phone", "+33 1 23 45 67 89", "+33 1 23 45 67 89"),
+    ("phone", "+33123456789", "+33123456789"),
     ("url", "https://acme.com", "https://acme.com"),
 ])
 def test_storage_round_trip_is_exact(field_type, value, text):

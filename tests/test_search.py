@@ -108,7 +108,7 @@ async def test_a_text_many_records_match_is_taken_as_typed(db):
 
 
 async def test_codes_contacts_and_phones(db):
-    acme = await new("Acme", phone="01 23 45 67 89")
+    acme = await new("Acme", phone="01 23 45 67 89", country="FR")
     await contacts.create(context(ALICE), acme.id, {"first_name": "Jürgen", "last_name": "Müller"})
     await new("Globex")
     for text in (acme.code, acme.code.lower(), acme.code[-5:], "jurgen muler", "0123456789"):

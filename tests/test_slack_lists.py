@@ -83,7 +83,7 @@ async def test_export_posts_a_csv_in_the_conversation_with_the_app(alice, slack,
     assert header[:3] == ["code", "name", "alias"]
     assert [row[1] for row in rows] == [f"Customer {n:02d}" for n in range(5, 46, 5)] + [
         "'=HYPERLINK(\"http://evil.example\")"]
-    assert rows[-1][6] == "+33 1 23 45 67 89"  # a phone number is not a formula
+    assert rows[-1][6] == "+33123456789"  # a phone number (E.164) is not a formula
 
 
 async def test_export_as_xlsx(alice, slack, registry):

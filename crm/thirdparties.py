@@ -69,9 +69,10 @@ TAGS_AND_REPS = ("SELECT 'tag' AS kind, t.name AS value, 0 AS position FROM crm_
                  "ORDER BY kind, position, value")
 
 
-def clean(values: dict, *, creating: bool) -> dict:
-    """Validate and normalise built-in fields; raises ValidationError naming the first bad one."""
-    cleaned = validators.clean_fields(values, FIELDS, TEXT_LIMITS, SPECIAL_CHECKS, "third-party")
+def clean(values: dict, *, creating: bool, region: str = "") -> dict:
+    """Validate and normalise built-in fields; raises ValidationError naming the first bad one.
+    `region`: the country the record has, in which a phone number without its code is read."""
+    cleaned = validators.clean_fields(values, FIELDS, TEXT_LIMITS, SPECIAL_CHECKS, "third-party", region=region)
     if "name" in cleaned and not fold(cleaned["name"]):
         raise ValidationError("name", "Name needs at least one letter or digit, e.g. Acme Widgets.")
     if "type" in cleaned and cleaned["type"] not in THIRDPARTY_TYPES:
@@ -304,13 +305,14 @@ async def update(
     changed is applied, and a field someone else changed meanwhile is refused (EditConflict).
     """
     require_writer(ctx.actor, "edit third parties")
-    wanted: dict[str, object] = clean(values, creating=False)
+    extra: dict[str, object] = {}
     if tags is not None:
-        wanted["tags"] = clean_tags(tags)
+        extra["tags"] = clean_tags(tags)
     if sales_reps is not None:
-        wanted["sales_reps"] = clean_reps(sales_reps)
+        extra["sales_reps"] = clean_reps(sales_reps)
     async with ctx.transaction() as uow:
         row = await _visible(ctx, thirdparty_id, uow, for_update=True)
+        wanted = {**clean(validators.changed_only(values, row), creating=False, region=row.country), **extra}
         fields = await customfields.definitions("thirdparty", uow.connection)
         given = customfields.parse_given(fields, custom or {}, ctx.timezone)
         by_key = customfields.by_key(fields)

@@ -5,12 +5,14 @@ import asyncio
 from urllib.parse import urlsplit
 
 import aiohttp
+from babel import Locale
 
 from slack_bolt.async_app import AsyncApp
 
 from bot.blocks import (
     actions, button, context, divider, header, input_block, modal, option, plain_section, text_input,
 )
+from bot import forms
 from bot.forms import form_state, read_form_state
 from bot.payloads import Stale, action, form_values, record_id, selected_value
 from bot.surface import Interaction, Surface, acked, submission
@@ -102,8 +104,9 @@ def customfield_modal(applies_to: str, field: FieldDefinition | None = None) -> 
                  private_metadata=applies_to, submit="Add")
 
 
-def company_modal(ours: Company) -> dict:
-    blocks = [input_block(name, label, text_input(getattr(ours, name), multiline=name == "address",
+def company_modal(ours: Company, reader: Locale) -> dict:
+    blocks = [forms.menu_field(name, label, getattr(ours, name), reader) if name in forms.MENUS else
+              input_block(name, label, text_input(getattr(ours, name), multiline=name == "address",
                                                   max_length=company.TEXT_LIMITS.get(name, 255)),
                           optional=name != "name")
               for name, label in company.FIELDS.items()]
@@ -173,12 +176,13 @@ def register(app: AsyncApp, surface: Surface) -> None:
     async def edit_company(it: Interaction) -> None:
         async def build() -> dict:
             require_admin(it.ctx.actor, "change the company details")
-            return company_modal(await company.details(it.ctx))
+            return company_modal(await company.details(it.ctx), it.reader)
         await it.open_form(build, push=True)
 
     async def save_company(it: Interaction):
         state = form_values(it.body)
-        values = {name: _value(state, name) or "" for name in company.FIELDS if name in state}
+        values = {name: forms.chosen(state[name]["value"]) if name in forms.MENUS else _value(state, name) or ""
+                  for name in company.FIELDS if name in state}
         files = _value(state, "logo", "files") or []
         logo = await _download(it, files[0]) if files else None
         await company.update(it.ctx, values, logo=logo)

@@ -11,7 +11,7 @@ from bot.blocks import (
 )
 from babel.numbers import format_currency
 
-from crm import fieldtypes
+from crm import fieldtypes, phones
 from crm.documents.workflow import STATUS_LABELS, TYPE_LABELS as DOCUMENT_TYPES
 from crm.records import DocumentRecord, ThirdPartyRecord
 from crm.thirdparties import TYPE_LABELS, Card
@@ -85,7 +85,7 @@ def record_card(card: Card, *, private: bool = True, can_write: bool = False, na
         plain_field("Town", " ".join(p for p in (tp.zip, tp.town, tp.country) if p) or "–"),
         markup_field("Sales reps", ", ".join(person(u) for u in card.sales_reps) or "–"),
     ]
-    for label, value in (("Email", tp.email), ("Phone", tp.phone), ("Website", tp.website),
+    for label, value in (("Email", tp.email), ("Phone", phones.display(tp.phone)), ("Website", tp.website),
                          ("VAT id", tp.vat_id), ("Alias", tp.alias), ("Language", tp.language)):
         if value:
             fields.append(plain_field(label, value))
@@ -162,7 +162,7 @@ def _contacts_section(card: Card) -> dict:
         return plain_section("Contacts\nNone yet.")
     lines = []
     for contact in card.contacts[:MAX_CARD_CONTACTS]:
-        details = " · ".join(p for p in (contact.job_title, contact.email, contact.phone) if p)
+        details = " · ".join(p for p in (contact.job_title, contact.email, phones.display(contact.phone)) if p)
         lines.append(f"• {contact.full_name}" + (f" — {details}" if details else ""))
     more = len(card.contacts) - MAX_CARD_CONTACTS
     if more > 0:

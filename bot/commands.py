@@ -79,7 +79,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
 
 async def new_thirdparty_form(it: Interaction) -> dict:
     fields = await thirdparties.new_form(it.ctx)
-    return forms.new_thirdparty_modal(fields)
+    return forms.new_thirdparty_modal(fields, reader=it.reader)
 
 
 async def _new(it: Interaction, command: Command) -> None:
@@ -133,15 +133,15 @@ async def _edit(it: Interaction, command: Command) -> None:
 
 
 async def edit_thirdparty_form(it: Interaction, thirdparty_id: int) -> dict:
-    return forms.edit_thirdparty_modal(await thirdparties.edit_form(it.ctx, thirdparty_id))
+    return forms.edit_thirdparty_modal(await thirdparties.edit_form(it.ctx, thirdparty_id), it.reader)
 
 
 async def new_contact_form(it: Interaction, thirdparty_id: int) -> dict:
-    return forms.new_contact_modal(await contacts.new_form(it.ctx, thirdparty_id))
+    return forms.new_contact_modal(await contacts.new_form(it.ctx, thirdparty_id), it.reader)
 
 
 async def edit_contact_form(it: Interaction, contact_id: int) -> dict:
-    return forms.edit_contact_modal(await contacts.edit_form(it.ctx, contact_id))
+    return forms.edit_contact_modal(await contacts.edit_form(it.ctx, contact_id), it.reader)
 
 
 async def _close(it: Interaction, command: Command) -> None:

@@ -10,13 +10,16 @@ show (bot.field_inputs.shows) is marked `~`: left empty, it is kept as it is.
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
+
+from babel import Locale
 
 from bot.blocks import button, divider, input_block, modal, option, plain, plain_section, text_input
 from bot.cards import record_line
-from bot.field_inputs import input_block as custom_input, shows, submitted_value
+from bot.field_inputs import MAX_OPTIONS, input_block as custom_input, shows, submitted_value
 from bot.payloads import Stale, record_id
-from crm import contacts as crm_contacts, thirdparties as crm_thirdparties
+from crm import contacts as crm_contacts, countries, phones, thirdparties as crm_thirdparties
 from crm.customfields import FieldDefinition
 from crm.documents.service import ROLE_LABELS
 from crm.records import ThirdPartyRecord
@@ -31,10 +34,57 @@ METADATA_MAX_LENGTH = 3000  # Slack's limit for private_metadata
 KEPT = "~"  # marks the fingerprint of a value the form could not show
 
 HINTS = {
-    "country": "Two-letter ISO code, e.g. FR, DE, US",
-    "language": "e.g. en, fr or en_US",
+    "phone": "With its country code, or as dialled in the country chosen below",
     "website": "e.g. https://example.com",
 }
+ENGLISH = Locale("en")
+NO_CHOICE = "-"  # the menus' first option: a country or language taken away
+
+
+@dataclass(frozen=True)
+class Menu:
+    """A built-in field chosen from a long list (an external select: Slack shows 100 options at most)."""
+
+    choices: Callable[[Locale], tuple[tuple[str, str, str], ...]]  # every (code, name, folded name)
+    name: Callable[[str, Locale], str]  # a code's name for a reader
+    placeholder: str
+    none: str
+
+
+MENUS = {
+    "country": Menu(countries.country_choices, countries.country_name, "Type a country", "No country"),
+    "language": Menu(countries.language_choices, countries.language_name, "Type a language", "No language"),
+}
+
+
+def menu_options(field: str, typed: str, reader: Locale) -> list[dict]:
+    """The options of a built-in menu matching what the person typed, in their language."""
+    menu = MENUS[field]
+    found = [option(name, code) for code, name in countries.matching(menu.choices(reader), typed, MAX_OPTIONS - 1)]
+    return ([option(menu.none, NO_CHOICE)] if not typed.strip() else []) + found
+
+
+def menu_field(name: str, label: str, value: str, reader: Locale) -> dict:
+    menu = MENUS[name]
+    element = {"type": "external_select", "min_query_length": 0, "placeholder": plain(menu.placeholder)}
+    hint = None
+    if value in {code for code, _, _ in menu.choices(reader)}:
+        element["initial_option"] = option(menu.name(value, reader), value)
+    elif value:
+        hint = f"Now: {value}, which is not on the list. Leave this empty to keep it, or choose to replace it."
+    return input_block(name, label, element, hint=hint)
+
+
+def chosen(element: dict) -> str:
+    """The value of a select's submitted state: "" when none was chosen, or the menus' "none"."""
+    selected = element.get("selected_option")
+    return "" if selected is None or selected["value"] == NO_CHOICE else selected["value"]
+
+
+def _kept_values(values: dict, reader: Locale) -> set[str]:
+    """The built-in fields holding what their menu cannot show (a value typed before today's lists)."""
+    return {name for name, menu in MENUS.items()
+            if values.get(name) and values[name] not in {code for code, _, _ in menu.choices(reader)}}
 LONG_TEXT = {"address", "note_public", "note_private", "note"}
 EMAILS = {"email"}
 URLS = {"website"}
@@ -71,6 +121,13 @@ def read_form_state(private_metadata: str, *, of_record: bool = True) -> FormSta
     return FormState(record, {name: value.removeprefix(KEPT) for name, value in shown.items()}, kept)
 
 
+def _field(name: str, label: str, value: str, reader: Locale) -> dict:
+    """The input of a built-in field: a menu, or a box showing the value as people write it."""
+    if name in MENUS:
+        return menu_field(name, label, value, reader)
+    return _text_field(name, label, phones.display(value) if name == "phone" else value)
+
+
 def _text_field(name: str, label: str, value: str, *, required: bool = False) -> dict:
     if name in EMAILS:
         element = {"type": "email_text_input", **({"initial_value": value} if value else {})}
@@ -98,13 +155,13 @@ def _status_field(current: str) -> dict:
 
 
 def _thirdparty_blocks(fields: list[FieldDefinition], values: dict, tags, sales_reps, custom_values: dict,
-                       *, editing: bool) -> tuple[list[dict], set[str]]:
+                       *, editing: bool, reader: Locale) -> tuple[list[dict], set[str]]:
     blocks = [_text_field("name", "Name", values.get("name", ""), required=True), _type_field(values.get("type"))]
     if editing:
         blocks.append(_status_field(values.get("status", "active")))
     for name, label in crm_thirdparties.FIELDS.items():
         if name not in ("name", "type", "status"):
-            blocks.append(_text_field(name, label, values.get(name, "")))
+            blocks.append(_field(name, label, values.get(name, ""), reader))
     blocks.append(input_block("tags", "Tags", text_input(", ".join(tags), max_length=TEXT_BOX_MAX_LENGTH,
                                                          placeholder="vip, reseller"),
                               hint=f"Separate tags with commas; at most {MAX_TAGS}."))
@@ -113,22 +170,25 @@ def _thirdparty_blocks(fields: list[FieldDefinition], values: dict, tags, sales_
         reps["initial_users"] = list(sales_reps)
     blocks.append(input_block("sales_reps", "Sales reps", reps))
     custom, kept = _custom_blocks(fields, custom_values, creating=not editing)
-    return blocks + custom, kept
+    return blocks + custom, kept | _kept_values(values, reader)
 
 
 def new_thirdparty_modal(fields: list[FieldDefinition], values: dict | None = None, *, tags=(), sales_reps=(),
-                         custom_values: dict | None = None, duplicates: list[ThirdPartyRecord] = ()) -> dict:
+                         custom_values: dict | None = None, duplicates: list[ThirdPartyRecord] = (),
+                         reader: Locale = ENGLISH) -> dict:
     """The create modal, filled with `values`; with `duplicates`, it comes back listing them,
-    with a box to create anyway."""
-    blocks, _ = _thirdparty_blocks(fields, values or {}, tags, sales_reps, custom_values or {}, editing=False)
+    with a box to create anyway. `reader`: the language menus name countries and languages in."""
+    blocks, _ = _thirdparty_blocks(fields, values or {}, tags, sales_reps, custom_values or {}, editing=False,
+                                   reader=reader)
     if duplicates:
         blocks = _duplicate_blocks(duplicates) + blocks
     return modal("New third party", blocks, callback_id=THIRDPARTY_NEW, submit="Create")
 
 
-def edit_thirdparty_modal(form: crm_thirdparties.EditForm) -> dict:
+def edit_thirdparty_modal(form: crm_thirdparties.EditForm, reader: Locale = ENGLISH) -> dict:
     values = {name: getattr(form.thirdparty, name) for name in crm_thirdparties.FIELDS}
-    blocks, kept = _thirdparty_blocks(form.fields, values, form.tags, form.sales_reps, form.custom, editing=True)
+    blocks, kept = _thirdparty_blocks(form.fields, values, form.tags, form.sales_reps, form.custom, editing=True,
+                                      reader=reader)
     return modal("Edit third party", blocks, callback_id=THIRDPARTY_EDIT,
                  private_metadata=form_state(form.versions, kept, record=form.thirdparty.id))
 
@@ -154,23 +214,25 @@ def _contact_intro(tp: ThirdPartyRecord) -> dict:
     return plain_section(f"Contact of {tp.name} ({tp.code}). Without an address, {tp.name}'s is used.")
 
 
-def new_contact_modal(form: crm_contacts.NewForm) -> dict:
+def new_contact_modal(form: crm_contacts.NewForm, reader: Locale = ENGLISH) -> dict:
     blocks = [_contact_intro(form.thirdparty)]
-    blocks += _contact_fields({})
+    blocks += _contact_fields({}, reader)
     blocks += _custom_blocks(form.fields, {}, creating=True)[0]
     return modal("New contact", blocks, callback_id=CONTACT_NEW, submit="Add", private_metadata=str(form.thirdparty.id))
 
 
-def edit_contact_modal(form: crm_contacts.EditForm) -> dict:
+def edit_contact_modal(form: crm_contacts.EditForm, reader: Locale = ENGLISH) -> dict:
+    values = {name: getattr(form.contact, name) for name in crm_contacts.FIELDS}
     blocks = [_contact_intro(form.thirdparty)]
-    blocks += _contact_fields({name: getattr(form.contact, name) for name in crm_contacts.FIELDS})
+    blocks += _contact_fields(values, reader)
     custom, kept = _custom_blocks(form.fields, form.custom, creating=False)
     return modal("Edit contact", blocks + custom, callback_id=CONTACT_EDIT,
-                 private_metadata=form_state(form.versions, kept, record=form.contact.id))
+                 private_metadata=form_state(form.versions, kept | _kept_values(values, reader),
+                                             record=form.contact.id))
 
 
-def _contact_fields(values: dict) -> list[dict]:
-    blocks = [_text_field(name, label, values.get(name, "")) for name, label in crm_contacts.FIELDS.items()
+def _contact_fields(values: dict, reader: Locale) -> list[dict]:
+    blocks = [_field(name, label, values.get(name, ""), reader) for name, label in crm_contacts.FIELDS.items()
               if name != "default_roles"]
     roles = {"type": "checkboxes", "options": [option(label, role) for role, label in ROLE_LABELS.items()]}
     chosen = [o for o in roles["options"] if o["value"] in crm_contacts.default_roles(values.get("default_roles", ""))]
@@ -199,8 +261,9 @@ def read_submission(state: dict, fields: list[FieldDefinition], field_names, kep
         if name in state:
             element = state[name]["value"]
             if "selected_option" in element:
-                selected = element["selected_option"]
-                values[name] = selected["value"] if selected else ""
+                if element["selected_option"] is None and name in kept:
+                    continue  # a value the menu could not show, left as it is
+                values[name] = chosen(element)
             elif element.get("type") == "checkboxes":
                 values[name] = [o["value"] for o in element.get("selected_options") or []]
             else:

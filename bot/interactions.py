@@ -102,7 +102,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
         except FoundDuplicates as found:
             view = forms.new_thirdparty_modal(
                 fields, values, tags=tags, sales_reps=reps, duplicates=found.duplicates,
-                custom_values=customfields.parse_given(fields, custom, it.ctx.timezone))
+                custom_values=customfields.parse_given(fields, custom, it.ctx.timezone), reader=it.reader)
             return {"response_action": "update", "view": view}, None
         return {}, None if outcome.repeated else _post_card(it, outcome.result_id)
 

@@ -1,5 +1,6 @@
-"""Options of external selects: the choices of a custom field with more options than a static
-select holds (100), filtered by what the person types."""
+"""Options of external selects: countries and languages named in the person's language, and the
+choices of a custom field with more options than a static select holds (100), filtered by what
+the person types."""
 from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
@@ -15,6 +16,13 @@ FORM_TARGETS = {forms.THIRDPARTY_NEW: "thirdparty", forms.THIRDPARTY_EDIT: "thir
 
 
 def register(app: AsyncApp, surface: Surface) -> None:
+    async def form_options(it: Interaction) -> list[dict]:
+        """A country or language menu, else a custom field's options."""
+        block_id = str(it.body.get("block_id", ""))
+        if block_id in forms.MENUS:
+            return forms.menu_options(block_id, it.body.get("value") or "", it.reader)
+        return await custom_field_options(it)
+
     async def custom_field_options(it: Interaction) -> list[dict]:
         applies_to = FORM_TARGETS.get((it.body.get("view") or {}).get("callback_id", ""))
         block_id = str(it.body.get("block_id", ""))
@@ -26,7 +34,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
         return [option_object(o) for o in matching(definition.options, it.body.get("value") or "")]
 
     # every input's action_id is "value"; the block says which custom field asks
-    app.options(ACTION_ID)(options(surface, custom_field_options))
+    app.options(ACTION_ID)(options(surface, form_options))
 
 
 def matching(choices: list[dict], typed: str) -> list[dict]:

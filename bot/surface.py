@@ -27,12 +27,13 @@ from typing import Awaitable, Callable
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import aiohttp
+from babel import Locale
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import cards
 from bot.payloads import Stale
-from crm import clock, db, users
+from crm import clock, countries, db, users
 from crm.context import Context
 from crm.documents.pdf import PdfRenderer
 from crm.errors import Ambiguous, DatabaseUnavailable, DomainError, EditConflict, NotFound, ValidationError
@@ -141,6 +142,7 @@ class Interaction:
     surface: Surface
     ctx: Context | None = None
     tz: ZoneInfo | None = None  # the person's own time zone, for what only they see
+    locale: str | None = None  # the person's language (Slack's `fr-FR`), for the names menus show
     example: str | None = None  # a correct command, shown with what was wrong with theirs
     aliases: dict[str, str] | None = None  # domain field -> the form block showing it, where they differ
 
@@ -151,6 +153,11 @@ class Interaction:
     @property
     def settings(self) -> Settings:
         return self.surface.settings
+
+    @property
+    def reader(self) -> Locale:
+        """The language menus name countries and languages in: the person's own."""
+        return countries.reader_locale(self.locale)
 
     @property
     def response_url(self) -> str | None:
@@ -177,6 +184,7 @@ class Interaction:
             raise Refusal(GUEST_REFUSAL)
         self.ctx = Context(user.actor(self.settings.admins), self.settings, clock)
         self.tz = _zone(user.tz) or self.settings.timezone
+        self.locale = user.locale
         return self.ctx
 
     async def names(self, user_ids: list[str]) -> dict[str, str]:
@@ -417,7 +425,7 @@ def options(surface: Surface, work: Callable[[Interaction], Awaitable[list[dict]
 async def _slack_profile(client: AsyncWebClient, user_id: str) -> users.Profile | None:
     """The user's profile, or None when Slack does not answer in time (the answer cannot wait)."""
     try:
-        response = await asyncio.wait_for(client.users_info(user=user_id), PROFILE_TIMEOUT)
+        response = await asyncio.wait_for(client.users_info(user=user_id, include_locale=True), PROFILE_TIMEOUT)
     except SlackApiError as error:
         log.warning("users.info for %s failed: %s", user_id, error.response.get("error"))
         return None
@@ -430,6 +438,7 @@ async def _slack_profile(client: AsyncWebClient, user_id: str) -> users.Profile 
         name=profile.get("display_name") or user.get("real_name") or user.get("name", ""),
         email=profile.get("email"),
         tz=user.get("tz"),
+        locale=user.get("locale"),
         is_guest=bool(user.get("is_restricted") or user.get("is_ultra_restricted")),
     )
 

@@ -97,10 +97,12 @@ async def get(ctx: Context, contact_id: int) -> ContactRecord:
 
 async def create(ctx: Context, thirdparty_id: int, values: dict, *, custom: dict | None = None) -> ContactRecord:
     require_writer(ctx.actor, "add contacts")
-    _require_name(*(str(values.get(name) or "").strip() for name in ("first_name", "last_name")))
+    # checked before the third party is locked; its country reads a phone number without its code
+    region = await visible_thirdparties(ctx.actor).filter(id=thirdparty_id).first().values_list("country", flat=True)
+    cleaned = clean(values, region=region or "")
+    _require_name(cleaned.get("first_name", ""), cleaned.get("last_name", ""))
     async with ctx.transaction() as uow:
         thirdparty = await visible_thirdparty(ctx.actor, thirdparty_id, uow.connection)
-        cleaned = clean(values, region=thirdparty.country)
         fields = await customfields.definitions("contact", uow.connection)
         custom_values = customfields.parse_new(fields, custom or {}, ctx.timezone)
         for definition in fields:

@@ -203,8 +203,13 @@ async def insert_rows(connection, table: str, rows: list[dict], returning: str =
     return returned
 
 
+def connection():
+    """The connection of the database `connect` opened, for raw SQL."""
+    return connections.get("default")
+
+
 async def ping() -> None:
-    await connections.get("default").execute_query("SELECT 1")
+    await connection().execute_query("SELECT 1")
 
 
 # For developers: `tortoise -c crm.db.TORTOISE_ORM makemigrations` writes a migration

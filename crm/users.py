@@ -17,6 +17,7 @@ class Profile:
     email: str | None
     tz: str | None
     is_guest: bool
+    locale: str | None = None
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,7 @@ class KnownUser:
     tz: str | None
     is_guest: bool
     refreshed_at: datetime | None
+    locale: str | None = None
 
     def needs_refresh(self, now: datetime) -> bool:
         return self.refreshed_at is None or now - self.refreshed_at > PROFILE_MAX_AGE
@@ -38,7 +40,7 @@ class KnownUser:
 
 
 def _known(user: User) -> KnownUser:
-    return KnownUser(user.id, user.role, user.name, user.tz, user.is_guest, user.refreshed_at)
+    return KnownUser(user.id, user.role, user.name, user.tz, user.is_guest, user.refreshed_at, user.locale)
 
 
 async def get_or_create(user_id: str, default_role: str, now: datetime) -> KnownUser:
@@ -48,7 +50,7 @@ async def get_or_create(user_id: str, default_role: str, now: datetime) -> Known
 
 async def store_profile(user_id: str, profile: Profile, now: datetime) -> KnownUser:
     await User.filter(id=user_id).update(name=profile.name, email=profile.email, tz=profile.tz,
-                                         is_guest=profile.is_guest, refreshed_at=now)
+                                         is_guest=profile.is_guest, locale=profile.locale, refreshed_at=now)
     return _known(await User.get(id=user_id))
 
 

@@ -30,6 +30,7 @@ class User(Model):
     name = fields.CharField(max_length=255, default="")
     email = fields.CharField(max_length=255, null=True)
     tz = fields.CharField(max_length=64, null=True)
+    locale = fields.CharField(max_length=35, null=True)  # Slack's, e.g. fr-FR: the language menus name things in
     role = fields.CharField(max_length=16, default="sales")
     is_guest = fields.BooleanField(default=False)
     refreshed_at = fields.DatetimeField(null=True)

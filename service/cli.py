@@ -93,11 +93,11 @@ async def _db_upgrade(settings: Settings, args) -> None:
 async def _doctor(settings: Settings, args) -> int:
     from service.doctor import diagnose
 
-    problems = 0
-    for ok, line in await diagnose(settings):
-        print(("ok   " if ok else "FAIL ") + line)
-        problems += not ok
-    return 1 if problems else 0
+    levels = []
+    for level, line in await diagnose(settings):
+        print(f"{level.upper() if level != 'ok' else level:<5}{line}")
+        levels.append(level)
+    return 1 if "fail" in levels else 0
 
 
 async def _export(settings: Settings, args) -> int:

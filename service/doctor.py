@@ -4,43 +4,54 @@ from __future__ import annotations
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from crm import db
+from crm import db, stored_values
 from crm.settings import Settings, redacted
 
-Finding = tuple[bool, str]
+# (level, what was found): "ok", "warn" (worth fixing, the set-up works) or "fail"
+Finding = tuple[str, str]
+LISTED_VALUES = 20  # stored values refused by today's checks, listed by name; the rest counted
 
 
 async def diagnose(settings: Settings) -> list[Finding]:
-    findings: list[Finding] = [(True, "configuration: every variable is valid")]
-    findings.append(await _database(settings))
+    findings: list[Finding] = [("ok", "configuration: every variable is valid")]
+    findings += await _database(settings)
     findings.append(await _slack(settings))
     return findings
 
 
-async def _database(settings: Settings) -> Finding:
+async def _database(settings: Settings) -> list[Finding]:
     try:
         await db.connect(settings.database_url)
         try:
             await db.ping()
             pending = await db.pending_migrations()
+            unchecked = None if pending else await stored_values.unchecked(db.connection(), LISTED_VALUES)
         finally:
             await db.close()
     except Exception as error:  # noqa: BLE001 - report whatever stops us reaching the database
-        return False, f"database: cannot use {redacted(settings.database_url)}: {error}"
+        return [("fail", f"database: cannot use {redacted(settings.database_url)}: {error}")]
     if pending:
-        return False, f"database: {len(pending)} migration(s) not applied; run `crm db upgrade`"
-    return True, "database: reachable and up to date"
+        return [("fail", f"database: {len(pending)} migration(s) not applied; run `crm db upgrade`")]
+    return [("ok", "database: reachable and up to date"), _stored_values(*unchecked)]
+
+
+def _stored_values(count: int, listed: list[stored_values.Unchecked]) -> Finding:
+    if not count:
+        return "ok", "stored values: every email, phone, country and language passes today's checks"
+    more = f"\n  … and {count - len(listed)} more" if count > len(listed) else ""
+    return "warn", (f"stored values: {count} kept as typed do not pass today's checks; fix them with "
+                    f"/crm edit:\n" + "\n".join(f"  {value}" for value in listed) + more)
 
 
 async def _slack(settings: Settings) -> Finding:
     if not settings.slack_configured:
-        return False, f"slack: {' and '.join(settings.missing_slack_credentials())} not set"
+        return "fail", f"slack: {' and '.join(settings.missing_slack_credentials())} not set"
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     try:
         identity = await client.auth_test()
     except SlackApiError as error:
-        return False, f"slack: auth.test refused the bot token ({error.response.get('error')})"
+        return "fail", f"slack: auth.test refused the bot token ({error.response.get('error')})"
     except Exception as error:  # noqa: BLE001 - network errors of any kind
-        return False, f"slack: cannot reach {settings.slack_api_url}: {error}"
-    return True, f"slack: connected to {identity.get('team')} as {identity.get('user')}"
+        return "fail", f"slack: cannot reach {settings.slack_api_url}: {error}"
+    return "ok", f"slack: connected to {identity.get('team')} as {identity.get('user')}"
 

@@ -110,7 +110,7 @@ async def own_database(tmp_path, migrated):
 async def slack():
     """The stand-in for Slack's Web API, knowing the test users."""
     async with SlackStub() as stub:
-        stub.add_user(ALICE.id, name="alice", tz="Europe/Paris")
+        stub.add_user(ALICE.id, name="alice", tz="Europe/Paris", locale="fr-FR")
         stub.add_user(ADMIN.id, name="admin", tz="America/New_York")
         stub.add_user(GUEST_ID, name="guest", is_restricted=True)
         yield stub

@@ -73,3 +73,12 @@ def _options(element: dict[str, Any], values) -> list[dict[str, Any]]:
     if missing:
         raise AssertionError(f"options {missing} are not offered; offered: {sorted(by_value)}")
     return [by_value[v] for v in values]
+
+
+async def suggested(user, view: dict[str, Any], block_id: str, typed: str) -> dict[str, Any]:
+    """The first option the app offers in the external select of `block_id` while `typed` is
+    typed (a signed options request, as Slack sends it): the answer `fill` takes for that menu."""
+    reply = await user.suggest("value", typed, block_id=block_id, view={"id": "VFORM", **view})
+    options = reply.json["options"]
+    assert options, f"nothing offered in {block_id} for {typed!r}"
+    return options[0]

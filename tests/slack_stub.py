@@ -226,6 +226,7 @@ class SlackStub:
         is_ultra_restricted: bool = False,
         is_admin: bool = False,
         email: str | None = None,
+        locale: str = "en-US",
     ) -> dict[str, Any]:
         """Register a user for users.info (the stub knows nobody by default)."""
         name = name or user_id.lower()
@@ -245,6 +246,7 @@ class SlackStub:
             "is_restricted": is_restricted,
             "is_ultra_restricted": is_ultra_restricted,
             "profile": {"real_name": name, "display_name": name, "email": email, "team": TEAM_ID},
+            "locale": locale,
         }
         return self.users[user_id]
 
@@ -453,6 +455,8 @@ class SlackStub:
         user = self.users.get(args.get("user", ""))
         if user is None:
             raise _SlackError("user_not_found")
+        if str(args.get("include_locale", "")).lower() not in ("1", "true"):
+            user = {name: value for name, value in user.items() if name != "locale"}  # Slack's default
         return {"user": user}
 
     def _files_get_upload_url(self, args: dict[str, Any]) -> dict[str, Any]:

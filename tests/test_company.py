@@ -14,6 +14,7 @@ from crm.documents.pdf import render_pdf
 from crm.errors import Forbidden, ValidationError
 from models import CompanyProfile
 from tests.conftest import ADMIN, ALICE, context
+from tests.slack_forms import suggested
 from tests.slack_stub import UploadedFile
 from tests.test_documents import draft
 
@@ -48,11 +49,13 @@ async def test_an_admin_sets_the_details_and_logo_from_slack_and_the_pdf_prints_
     slack.files["F0LOGO"] = UploadedFile("F0LOGO", "logo.png", "logo", png(), None, None)
     logo = {"id": "F0LOGO", "name": "logo.png", "url_private_download": f"{slack.base_url}files/F0LOGO"}
     saved = await admin.submit_form(form, {"name": "Widgets SARL", "address": "1 rue de la Paix", "zip": "75002",
-                                           "town": "Paris", "country": "FR", "vat_id": "FR12345678901",
+                                           "town": "Paris", "country": await suggested(admin, form, "country", "fr"),
+                                           "vat_id": "FR12345678901",
                                            "logo": [logo]}, previous_view_id="VSETTINGS")
     assert (saved.status, saved.text) == (200, "")
     details = await company.details(Context(ADMIN, server.settings, clock))
-    assert (details.name, details.town, details.vat_id) == ("Widgets SARL", "Paris", "FR12345678901")
+    assert (details.name, details.town, details.vat_id, details.country) == (
+        "Widgets SARL", "Paris", "FR12345678901", "FR")
     assert details.logo_path and open(details.logo_path, "rb").read() == png()
     refreshed = (await slack.wait_for("views.update"))[-1].args["view"]
     assert "Widgets SARL · Paris · FR12345678901" in str(refreshed["blocks"]) and "With a logo." in str(refreshed)

@@ -16,17 +16,18 @@ async def test_doctor_reports_each_part_in_words(tmp_path, own_database, slack):
     code, lines = await doctor(tmp_path, env)
     assert code == 1
     assert lines[0] == "ok   configuration: every variable is valid"
-    assert lines[1] == "FAIL database: 7 migration(s) not applied; run `crm db upgrade`"
+    assert lines[1] == "FAIL database: 8 migration(s) not applied; run `crm db upgrade`"
     assert lines[2].startswith("ok   slack: connected to")
 
     upgraded, output = await (await Process("db upgrade", env, tmp_path).start()).stop(terminate=False)
     assert upgraded == 0, output
     code, lines = await doctor(tmp_path, env)
     assert code == 0 and lines[1] == "ok   database: reachable and up to date"
+    assert lines[2] == "ok   stored values: every email, phone, country and language passes today's checks"
 
     slack.fail_next("auth.test", error="invalid_auth")
     code, lines = await doctor(tmp_path, {**env, "SLACK_BOT_TOKEN": "xoxb-revoked"})
-    assert code == 1 and lines[2] == "FAIL slack: auth.test refused the bot token (invalid_auth)"
+    assert code == 1 and lines[3] == "FAIL slack: auth.test refused the bot token (invalid_auth)"
 
 
 async def test_doctor_names_missing_slack_credentials_and_an_unreachable_database(tmp_path):

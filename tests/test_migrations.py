@@ -9,16 +9,17 @@ from pathlib import Path
 import pytest
 from tortoise import connections
 
-from crm import clock, db as crm_db, numbering, search
+from crm import clock, contacts, db as crm_db, numbering, search, stored_values
 from crm import thirdparties
 from crm.masks import DEFAULT_MASKS
-from models import NumberingMask, ThirdParty
+from models import Contact, NumberingMask, ThirdParty
 from tests import database
 from tests.conftest import context
 
 CRM = Path(sys.executable).with_name("crm")
 MIGRATIONS = ["0001_initial", "0002_thirdparty_email_key", "0003_integrity_and_indexes", "0004_product_catalogue",
-              "0005_commercial_documents", "0006_search_indexes", "0007_merge_and_erasure"]
+              "0005_commercial_documents", "0006_search_indexes", "0007_merge_and_erasure",
+              "0008_checked_values"]
 CREATED = datetime(2025, 3, 1, 10, 0, tzinfo=timezone.utc)
 # third parties as version 0001 stored them: no email_key column yet, names folded to [0-9a-z]
 OLD_ROWS = [
@@ -90,11 +91,13 @@ async def test_upgrade_keeps_rows_fills_new_columns_and_keeps_the_masks_in_use(f
 
     assert await crm_db.upgrade(fresh_url) == MIGRATIONS[1:]
     rows = await ThirdParty.all().order_by("id")
-    assert [(tp.code, tp.name, tp.email) for tp in rows] == [(code, name, email) for code, name, _, email in OLD_ROWS]
+    # emails normalised by email-validator (a role mailbox such as sales@ is lower-cased)
+    assert [(tp.code, tp.name, tp.email) for tp in rows] == [
+        (code, name, email.lower()) for code, name, _, email in OLD_ROWS]
     assert [tp.email_key for tp in rows] == ["sales@acme.example", "info@globex.example", ""]
-    # phones compared as numbers; one that is not a number is kept as typed, without a key
+    # phones in E.164, read in the record's country; one that is not a number is kept as typed
     assert [(tp.phone, tp.phone_key) for tp in rows] == [
-        ("01 23 45 67 89", "+33123456789"), ("not a number", ""), ("", "")]
+        ("+33123456789", "+33123456789"), ("not a number", ""), ("", "")]
     assert {(tp.town, tp.created_at) for tp in rows} == {("Paris", CREATED)}
     # names are folded again, in every script: the Cyrillic one is found now
     assert [(tp.name_fold, tp.name_key) for tp in rows] == [
@@ -212,3 +215,33 @@ async def test_processes_upgrading_together_take_turns(migrated, tmp_path):
     finally:
         await drop(url)
     assert outputs == [APPLIED, UP_TO_DATE, UP_TO_DATE]
+
+
+async def test_checked_values_are_rewritten_and_those_that_do_not_parse_are_kept_and_listed(fresh_url):
+    await crm_db.connect(fresh_url)
+    await crm_db.upgrade(fresh_url, target="0007_merge_and_erasure")
+    connection = connections.get("default")
+    acme = await thirdparties.create(context(), {"name": "Acme", "type": "customer", "country": "FR"})
+    legacy = {"country": "fr", "language": "FR-be", "email": "Jane@Bücher.EXAMPLE", "phone": "01 23 45 67 89"}
+    await ThirdParty.filter(id=acme.id).update(**legacy)  # as typed before today's checks
+    jane = await Contact.create(thirdparty_id=acme.id, first_name="Jane", phone="06 12 34 56 78",
+                                email="jane@@acme.example", created_at=CREATED, updated_at=CREATED,
+                                created_by="system", updated_by="system")
+    await ThirdParty.filter(id=acme.id).update(search_text=" acme ")
+
+    assert await crm_db.upgrade(fresh_url) == ["0008_checked_values"]
+    stored = await ThirdParty.get(id=acme.id)
+    assert (stored.country, stored.language, stored.email, stored.phone, stored.phone_key) == (
+        "FR", "fr_BE", "Jane@bücher.example", "+33123456789", "+33123456789")
+    contact = await Contact.get(id=jane.id)
+    assert contact.phone == "+33612345678"  # read in its third party's country
+    assert contact.email == "jane@@acme.example"  # no address: kept as typed, never dropped
+    # the search text holds the numbers again, found as stored and as dialled in France
+    for typed in ("0612345678", "+33 6 12 34 56 78", "01 23 45 67 89"):
+        assert [tp.id for tp in await search.search(context(), typed)] == [acme.id], typed
+    count, listed = await stored_values.unchecked(connection, limit=10)
+    assert count == 1
+    assert str(listed[0]).startswith(f"contact of {acme.code}: email 'jane@@acme.example': ")
+    # editing another field of a record keeps its unparseable value as it was
+    _, changes = await contacts.update(context(), jane.id, {"first_name": "Janet", "email": "jane@@acme.example"})
+    assert set(changes.fields) == {"first_name"}

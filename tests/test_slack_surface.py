@@ -8,7 +8,7 @@ import time
 from crm import contacts
 from models import Contact, CustomField, Event, NumberingMask, ThirdParty, User
 from tests.conftest import ADMIN, ALICE, GUEST_ID, context, slack_user
-from tests.slack_forms import fill
+from tests.slack_forms import fill, suggested
 from tests.slack_requests import modal, slash_command
 
 
@@ -134,7 +134,8 @@ async def test_new_opens_the_modal_and_a_bad_field_saves_nothing(alice, slack):
     assert (reply.status, reply.text) == (200, "")  # the ack is empty: the form is the answer
     view = await opened_view(slack)
     assert view["callback_id"] == "thirdparty_new"
-    state = fill(view, {"name": "Hooli", "type": "customer", "email": "not-an-email", "country": "FR"})
+    state = fill(view, {"name": "Hooli", "type": "customer", "email": "not-an-email",
+                        "country": await suggested(alice, view, "country", "France")})
     errors = await alice.submit("thirdparty_new", state)
     assert errors.json["response_action"] == "errors"
     assert list(errors.json["errors"]) == ["email"]
@@ -147,7 +148,8 @@ async def test_modal_creation_with_everything_posts_the_card_to_the_creator(alic
     view = await opened_view(slack)
     state = fill(view, {
         "name": "Hooli", "type": "both", "email": "info@HOOLI.example", "phone": "+1 650 555 0100",
-        "website": "hooli.example", "town": "Palo Alto", "country": "us", "language": "en-us",
+        "website": "hooli.example", "town": "Palo Alto", "country": await suggested(alice, view, "country", "us"),
+        "language": await suggested(alice, view, "language", "en_US"),
         "vat_id": "US 12-345", "tags": "Tech, VIP, tech", "sales_reps": [ALICE.id, ADMIN.id],
         "note_private": "Gavin is difficult",
     })
@@ -363,3 +365,46 @@ async def test_a_form_slack_refuses_to_open_is_still_answered(alice, slack):
     slack.fail_next("views.open", error="expired_trigger_id")
     answer = await alice.ask("new")
     assert "Slack refused this (expired_trigger_id)" in texts(answer)
+
+
+async def test_country_and_language_menus_name_their_choices_in_the_users_language(alice, admin, slack):
+    await alice.command("new")
+    view = await opened_view(slack)
+    country = next(b for b in view["blocks"] if b["block_id"] == "country")["element"]
+    assert country["type"] == "external_select"  # a menu, not a two-letter box
+    offered = (await alice.suggest("value", "allem", block_id="country", view={"id": "V1", **view})).json["options"]
+    assert [(o["text"]["text"], o["value"]) for o in offered] == [("Allemagne", "DE")]
+    first = (await alice.suggest("value", "", block_id="country", view={"id": "V1", **view})).json["options"]
+    assert first[0]["value"] == "-" and len(first) == 100  # "No country", then as many as Slack shows
+    offered = (await admin.suggest("value", "germ", block_id="country", view={"id": "V1", **view})).json["options"]
+    assert [o["text"]["text"] for o in offered] == ["Germany"]
+    languages = (await alice.suggest("value", "français can", block_id="language",
+                                     view={"id": "V1", **view})).json["options"]
+    assert [(o["text"]["text"], o["value"]) for o in languages] == [("Français (Canada)", "fr_CA")]
+    state = fill(view, {"name": "Bäckerei Müller", "type": "customer", "phone": "030 1234567",
+                        "country": await suggested(alice, view, "country", "allemagne"),
+                        "language": languages[0]})
+    assert (await alice.submit("thirdparty_new", state)).status == 200
+    tp = await ThirdParty.get(name="Bäckerei Müller")
+    assert (tp.country, tp.language, tp.phone) == ("DE", "fr_CA", "+49301234567")  # read as a German number
+
+    await alice.command("edit Bäckerei")
+    form = (await slack.wait_for("views.open", count=2))[-1].args["view"]
+    blocks = {b["block_id"]: b["element"] for b in form["blocks"] if b["type"] == "input"}
+    assert (blocks["country"]["initial_option"]["text"]["text"], blocks["country"]["initial_option"]["value"]) == (
+        "Allemagne", "DE")
+    assert blocks["phone"]["initial_value"] == "+49 30 1234567"  # shown as people write it
+
+
+async def test_a_country_typed_before_the_menu_survives_an_edit(alice, slack):
+    await alice.ask("new customer Initech")
+    await ThirdParty.filter(name="Initech").update(country="UK", phone="0207 946 0000")  # as typed long ago
+    await alice.command("edit Initech")
+    form = await opened_view(slack)
+    country = next(b for b in form["blocks"] if b["block_id"] == "country")
+    assert "initial_option" not in country["element"] and "Now: UK" in country["hint"]["text"]
+    reply = await alice.submit("thirdparty_edit", fill(form, {"town": "London"}),
+                               private_metadata=form["private_metadata"])
+    assert (reply.status, reply.text) == (200, "")
+    tp = await ThirdParty.get(name="Initech")
+    assert (tp.town, tp.country, tp.phone) == ("London", "UK", "0207 946 0000")  # kept as typed

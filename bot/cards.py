@@ -152,7 +152,7 @@ def _card_buttons(card: Card, can_write: bool) -> dict:
 
 def _documents_section(documents: list[DocumentRecord]) -> dict:
     """The third party's newest documents; `/crm doc DOCREF` shows one."""
-    lines = [f"• {DOCUMENT_TYPES[d.type]} {d.display_ref} · {STATUS_LABELS[d.status]} · "
+    lines = [f"• {d.title} · {STATUS_LABELS[d.status]} · "
              f"{format_currency(d.total_incl_tax, d.currency, locale='en')}" for d in documents]
     return plain_section("Documents\n" + "\n".join(lines))
 

@@ -54,10 +54,6 @@ def totals_text(view: DocumentView) -> str:
     return " · ".join(parts)
 
 
-def title(document: DocumentRecord) -> str:
-    return f"{TYPE_LABELS[document.type]} {document.display_ref}"
-
-
 # --- the editor ---
 
 def editor_modal(view: DocumentView, contacts: list[ContactRecord], *, shown: dict[str, str] | None = None,
@@ -66,7 +62,7 @@ def editor_modal(view: DocumentView, contacts: list[ContactRecord], *, shown: di
     line to add (a product from the catalogue, or free text). Saving keeps the fields."""
     document = view.document
     generation = max((line.id for line in view.lines), default=0)  # new inputs once a line is added
-    blocks = [plain_section(f"{title(document)} for {view.thirdparty.name} ({view.thirdparty.code})"),
+    blocks = [plain_section(f"{document.title} for {view.thirdparty.name} ({view.thirdparty.code})"),
               *_header_inputs(document, contacts, view.contacts), divider(), header("Lines")]
     for line in view.lines:
         blocks.append(plain_section(line_summary(line, document.currency),
@@ -203,9 +199,9 @@ def document_card(view: DocumentView, *, can_write: bool) -> dict:
     if document.type == "invoice" and document.status != "draft":
         fields += [plain_field("Paid", amount(view.paid, currency)),
                    plain_field("Remaining", amount(view.remaining, currency))]
-    blocks = [header(title(document)), *fields_sections(fields)]
-    related = ([f"made from {title(view.origin)}"] if view.origin else []) + [
-        f"made into {title(derived)}" for derived in view.derived]
+    blocks = [header(document.title), *fields_sections(fields)]
+    related = ([f"made from {view.origin.title}"] if view.origin else []) + [
+        f"made into {derived.title}" for derived in view.derived]
     if related:
         blocks.append(plain_section("This document was " + "; ".join(related) + "."))
     shown = view.lines[:MAX_CARD_LINES]
@@ -221,7 +217,7 @@ def document_card(view: DocumentView, *, can_write: bool) -> dict:
     blocks.append(context(f"{escape(TYPE_LABELS[document.type])} of {escape(thirdparty.name)} · "
                           f"created by {user_mention(document.created_by)}"))
     blocks += _card_buttons(view, can_write)
-    return message(f"{title(document)} · {thirdparty.name}", blocks)
+    return message(f"{document.title} · {thirdparty.name}", blocks)
 
 
 def _card_buttons(view: DocumentView, can_write: bool) -> list[dict]:
@@ -242,7 +238,7 @@ def _card_buttons(view: DocumentView, can_write: bool) -> list[dict]:
     elements.append(button("PDF", "document_pdf", target))
     if can_write and document.status == "draft":
         elements.append(button("Delete draft", "document_delete", target, style="danger", confirm=confirmation(
-            "Delete this draft?", f"{title(document)} and its lines will be deleted.", "Delete")))
+            "Delete this draft?", f"{document.title} and its lines will be deleted.", "Delete")))
     return [actions(*elements[:25])]
 
 
@@ -262,7 +258,7 @@ def payment_modal(view: DocumentView, today: date) -> dict:
                  "initial_value": _number(view.remaining)}
     methods = {"type": "static_select", "options": [option(label, key) for key, label in PAYMENT_METHODS.items()]}
     methods["initial_option"] = methods["options"][0]
-    blocks = [plain_section(f"{title(document)} · {view.thirdparty.name} · remaining "
+    blocks = [plain_section(f"{document.title} · {view.thirdparty.name} · remaining "
                             f"{amount(view.remaining, document.currency)}"),
               input_block("amount", f"Amount ({document.currency})", remaining, optional=False),
               input_block("paid_on", "Payment date", _datepicker(today), optional=False),
@@ -278,18 +274,18 @@ def read_payment(state: dict) -> dict:
 
 
 def pdf_in_progress(document: DocumentRecord) -> dict:
-    text = f"Making the PDF of {title(document)}…"
+    text = f"Making the PDF of {document.title}…"
     return message(text, [plain_section(f"\u23f3 {text}")])
 
 
 def pdf_ready(document: DocumentRecord) -> dict:
-    text = f"The PDF of {title(document)} is below."
+    text = f"The PDF of {document.title} is below."
     return message(text, [plain_section(text), actions(button("Share in a channel", "document_share",
                                                                str(document.id)))])
 
 
 def pdf_failed(document: DocumentRecord, reason: str) -> dict:
-    text = f"The PDF of {title(document)} could not be made: {reason}"
+    text = f"The PDF of {document.title} could not be made: {reason}"
     return message(text, [plain_section(f"\u26a0\ufe0f {text}")])
 
 
@@ -297,7 +293,7 @@ def share_modal(document: DocumentRecord) -> dict:
     channel = {"type": "conversations_select", "default_to_current_conversation": False,
                "filter": {"include": ["public", "private"], "exclude_bot_users": True},
                "placeholder": plain("Choose a channel")}
-    blocks = [plain_section(f"Post the PDF of {title(document)} in a channel. Everyone there will see it."),
+    blocks = [plain_section(f"Post the PDF of {document.title} in a channel. Everyone there will see it."),
               input_block("channel", "Channel", channel, optional=False,
                           hint="The app must be a member of the channel.")]
     return modal("Share the PDF", blocks, callback_id=SHARE, submit="Share", private_metadata=str(document.id))

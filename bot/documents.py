@@ -120,7 +120,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
     async def delete(it: Interaction) -> None:
         document_id, _ = _target(it)
         deleted = await service.delete(it.ctx, document_id)
-        await it.answer(cards.notice(f"{views.title(deleted)} was deleted."), replace=True)
+        await it.answer(cards.notice(f"{deleted.title} was deleted."), replace=True)
 
     async def open_payment(it: Interaction) -> None:
         document_id, _ = _target(it)
@@ -204,7 +204,7 @@ async def send_pdf(it: Interaction, document_id: int) -> None:
         await _upload(it, channel, made)
         return views.pdf_ready(made)
 
-    await it.deliver(promised=f"Making the PDF of {views.title(document)}: it will arrive in your conversation "
+    await it.deliver(promised=f"Making the PDF of {document.title}: it will arrive in your conversation "
                               "with the app.", progress=views.pdf_in_progress(document), make=make,
                      failed=lambda reason: views.pdf_failed(document, reason))
 
@@ -212,4 +212,4 @@ async def send_pdf(it: Interaction, document_id: int) -> None:
 async def _upload(it: Interaction, channel: str, document, comment: str | None = None) -> None:
     data = FileStore.for_settings(it.settings).read(document.pdf_sha256)
     await it.client.files_upload_v2(channel=channel, file=data, filename=document.pdf_name,
-                                    title=views.title(document), initial_comment=comment)
+                                    title=document.title, initial_comment=comment)

@@ -6,6 +6,8 @@ from dataclasses import dataclass, fields
 from datetime import date, datetime
 from decimal import Decimal
 
+from crm.documents.workflow import TYPE_LABELS as DOCUMENT_TYPE_LABELS
+
 
 @dataclass(frozen=True)
 class ThirdPartyRecord:
@@ -130,6 +132,11 @@ class DocumentRecord:
     @property
     def display_ref(self) -> str:
         return document_ref(self.ref, self.id)
+
+    @property
+    def title(self) -> str:
+        """How people name it: `Proposal PR2611-0001`."""
+        return f"{DOCUMENT_TYPE_LABELS[self.type]} {self.display_ref}"
 
 
 @dataclass(frozen=True)

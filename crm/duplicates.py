@@ -3,9 +3,10 @@ phone number (as a number: crm.phones) or a normalised name, or with names alike
 and a score, found through the indexed keys rather than by comparing every pair."""
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
+from rapidfuzz.distance import Indel
 from tortoise import connections
 
 from crm import records
@@ -22,10 +23,10 @@ KEYS = (("email_key", 0.95, "same email"), ("vat_key", 0.95, "same VAT id"), ("p
         ("name_key", 0.85, "same name"))
 SIMILAR = "similar name"
 BATCH = 5000
-# Names are compared within groups sharing their first letters (read in the order of the
-# name_key index); a group larger than this is a common start, not a duplicate.
-GROUP_PREFIX = 3
-MAX_GROUP = 50
+# Each name is compared with the few different names just before it in the order of the
+# name_key index (a sorted neighbourhood): a typo or a word more sorts next to the original
+# however many names share its start; one in the first letters is not found this way.
+WINDOW = 8
 NAMES_AFTER = ("SELECT id, name_key FROM crm_thirdparty "
                "WHERE name_key <> '' AND (name_key > ? OR (name_key = ? AND id > ?)) ORDER BY name_key, id LIMIT ?")
 PAIRS_SHARING = ("SELECT a.id AS first, b.id AS second FROM crm_thirdparty a JOIN crm_thirdparty b "
@@ -68,35 +69,32 @@ async def likely_pairs(ctx: Context, limit: int = MAX_PAIRS) -> list[Pair]:
 
 
 async def _similar_names(connection, limit: int) -> list[tuple[int, int, float]]:
-    """Pairs whose normalised names are alike but not equal (a typo, a word more), found group
-    by group in one pass over the name_key index."""
+    """Pairs whose normalised names are alike but not equal (a typo, a word more), found in one
+    pass over the name_key index."""
     pairs: list[tuple[int, int, float]] = []
-    group: list[tuple[int, str]] = []
+    recent: deque[tuple[int, str]] = deque(maxlen=WINDOW)
     after = ("", 0)
     while len(pairs) < limit:
         rows = await connection.execute_query_dict(sql(connection, NAMES_AFTER),
                                                    [after[0], after[0], after[1], BATCH])
         for row in rows:
-            if group and group[0][1][:GROUP_PREFIX] != row["name_key"][:GROUP_PREFIX]:
-                pairs += _alike(group)
-                group = []
-            group.append((row["id"], row["name_key"]))
+            key = row["name_key"]
+            if recent and recent[-1][1] == key:
+                continue  # the same name: paired by its key already
+            pairs += _alike(row["id"], key, recent)
+            recent.append((row["id"], key))
         if len(rows) < BATCH:
-            return (pairs + _alike(group))[:limit]
+            break
         after = (rows[-1]["name_key"], rows[-1]["id"])
     return pairs[:limit]
 
 
-
-def _alike(group: list[tuple[int, str]]) -> list[tuple[int, int, float]]:
-    if len(group) > MAX_GROUP:
-        return []
+def _alike(new_id: int, new_key: str, recent) -> list[tuple[int, int, float]]:
+    """The names of `recent` alike enough to `new_key` (rapidfuzz's Indel similarity, the ratio
+    of difflib's SequenceMatcher computed in C: a million names take seconds, not a minute)."""
     found = []
-    for index, (first_id, first_key) in enumerate(group):
-        for second_id, second_key in group[index + 1:]:
-            if first_key == second_key:
-                continue  # the same name: paired by its key already
-            ratio = SequenceMatcher(None, first_key, second_key).ratio()
-            if ratio >= SIMILAR_NAME_RATIO:
-                found.append((min(first_id, second_id), max(first_id, second_id), ratio))
+    for other_id, other_key in recent:
+        ratio = Indel.normalized_similarity(other_key, new_key, score_cutoff=SIMILAR_NAME_RATIO)
+        if ratio:
+            found.append((min(other_id, new_id), max(other_id, new_id), ratio))
     return found

@@ -3,8 +3,8 @@ from __future__ import annotations
 
 import uuid
 from dataclasses import dataclass
-from difflib import SequenceMatcher
 
+from rapidfuzz.distance import Indel
 from tortoise import connections
 from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
@@ -154,7 +154,7 @@ async def likely_duplicates(ctx: Context, values: dict, *, exclude_id: int | Non
         for tp in await _by_prefix(scope, "name_key", key[:3], limit=DUPLICATE_CANDIDATES):
             if numbers_differ(tp.name, name):
                 continue
-            if tp.name_key == key or SequenceMatcher(None, tp.name_key, key).ratio() >= SIMILAR_NAME_RATIO:
+            if tp.name_key == key or Indel.normalized_similarity(tp.name_key, key) >= SIMILAR_NAME_RATIO:
                 found.setdefault(tp.id, tp)
     found.pop(exclude_id, None)
     return [records.thirdparty(tp) for tp in list(found.values())[:limit]]

@@ -146,3 +146,13 @@ async def test_similar_names_are_paired_but_not_different_numbers(db):
     pairs = await duplicates.likely_pairs(context())
     assert [(p.first.id, p.second.id, p.reasons) for p in pairs] == [(a.id, b.id, ("similar name",))]
     assert 0.6 < pairs[0].score < 0.85  # below an exact key
+
+
+async def test_a_typo_is_found_however_many_names_share_its_start(db):
+    for number in range(60):  # a common start: once too many to compare every pair
+        await thirdparties.create(context(), {"name": f"Boulangerie {chr(65 + number // 26)}{chr(65 + number % 26)}"
+                                                      f"x{number * 7919 % 1000:03}", "type": "customer"})
+    dupont = await thirdparties.create(context(), {"name": "Boulangerie Dupontel", "type": "customer"})
+    typo = await thirdparties.create(context(), {"name": "Boulangerie Duponteel", "type": "prospect"})
+    pairs = await duplicates.likely_pairs(context())
+    assert [(p.first.id, p.second.id, p.reasons) for p in pairs] == [(dupont.id, typo.id, ("similar name",))]

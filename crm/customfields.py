@@ -245,12 +245,7 @@ async def store(uow: UnitOfWork, applies_to: str, owner_id: int, fields: list[Fi
         if value is None:
             await row.delete(using_db=connection)
             continue
-        text = fieldtypes.to_storage(definition, value)
-        stored = {
-            "value": text,
-            "number": fieldtypes.sort_number(definition, value),
-            "unique_value": text[:MAX_UNIQUE_LENGTH] if definition.unique else None,
-        }
+        stored = stored_columns(definition, value)
         try:
             if row:
                 await CustomFieldValue.filter(id=row.id).using_db(connection).update(**stored)
@@ -259,6 +254,14 @@ async def store(uow: UnitOfWork, applies_to: str, owner_id: int, fields: list[Fi
         except IntegrityError:
             raise ValidationError(name(definition), f"{definition.label}: another record already has this value.") from None
     return changes
+
+
+def stored_columns(definition, value) -> dict:
+    """How a parsed value is stored: its text, its number (filters compare numbers numerically),
+    and for a unique field the text the unique index reads."""
+    text = fieldtypes.to_storage(definition, value)
+    return {"value": text, "number": fieldtypes.sort_number(definition, value),
+            "unique_value": text[:MAX_UNIQUE_LENGTH] if definition.unique else None}
 
 
 async def values_by_owner(applies_to: str, owner_ids: list[int], fields: list[FieldDefinition] | None = None,

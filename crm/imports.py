@@ -2,40 +2,48 @@
 
 Third parties come in our export format (any subset of its columns) or as the third-party CSV
 that Dolibarr 18–22's Export module writes (dataset `societe_1`, English labels), whose
-customer codes are kept. Every row goes through the use cases the Slack forms call
-(`crm.thirdparties.create` / `update`, `crm.contacts.create` / `update`), so one set of rules
-checks them all. A row matching an existing record updates it with its non-empty values, so
-importing the same file twice adds nothing.
+customer codes are kept. Every row is checked with the rules the Slack forms use: a row
+matching an existing record goes through `crm.thirdparties.update` (contacts: `crm.contacts`),
+and updates the record with its non-empty values, so importing the same file twice adds
+nothing. New third parties are checked one by one with the steps of `crm.thirdparties.create`
+(its cleaning, custom fields, unique values) and written together (see `_ThirdPartyBatch`).
 
-Rows are written BATCH at a time, one transaction a batch and a savepoint a row: a refused
-row is rolled back alone and reported with its row number as a spreadsheet shows it (the
-header is row 1). A dry run rolls each batch back (rather than the whole file at the end,
-which would hold the code counter's lock all along): a row repeating the code or email of
-one in an earlier batch then counts as created rather than updated.
+Rows are written BATCH at a time, one transaction a batch: a refused row is left out and
+reported with its row number as a spreadsheet shows it (the header is row 1). A dry run
+rolls each batch back (rather than the whole file at the end, which would hold the code
+counter's lock all along): a row repeating the code or email of one in an earlier batch
+then counts as created rather than updated.
 """
 from __future__ import annotations
 
 import contextlib
 import csv
 import itertools
-from collections.abc import Callable, Iterator
+import uuid
+from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
 
 from babel import Locale
+from tortoise import connections
+from tortoise.exceptions import IntegrityError
 from tortoise.transactions import in_transaction
 
-from crm import contacts, customfields, exports, tabular, thirdparties
-from crm.context import Context
+from crm import agenda, contacts, customfields, exports, numbering, tabular, thirdparties
+from crm.context import Context, UnitOfWork
+from crm.db import insert_rows
 from crm.countries import CODES as COUNTRY_CODES
 from crm.errors import DatabaseUnavailable, DomainError, OutcomeUnknown, ValidationError
 from crm.permissions import require_writer, visible_thirdparties
-from models import Contact, ThirdPartyAlias
+from crm.users import ensure_users
+from models import Contact, Tag, ThirdPartyAlias
 
-# Rows a transaction. A batch holds the code counter's lock (SQLite: the write lock) from its
-# first drawn code to its commit; a small one keeps someone creating in Slack meanwhile from
-# waiting past the query timeout, and costs a commit and three look-ups a hundred rows.
-BATCH = 100
+# Rows a transaction. New third parties are written together, so a batch costs a dozen
+# statements whatever its size; their codes are drawn at its end, so the code counter's lock
+# is held for two statements and the commit. SQLite's write lock is held from the batch's
+# first write on: a batch this size takes a fraction of the query timeout that someone
+# creating in Slack meanwhile waits within.
+BATCH = 500
 DELIMITERS = (",", ";")  # Dolibarr writes `;` when set up so, as many European installations are
 LIST_SEPARATOR = ";"  # tags and sales reps in one cell, as exports join them
 CUSTOM_PREFIX = "cf."
@@ -155,7 +163,8 @@ async def _run(ctx: Context, stream: TextIO, headers: dict[str, str], fields, ba
         outcome = ImportReport()  # counted once its batch is over: a failed one counts for nothing
         try:
             with contextlib.suppress(_DryRun):
-                async with ctx.transaction():
+                async with ctx.transaction() as uow:
+                    await _plan_key_lookups(uow.connection)
                     await batch_kind(ctx, outcome).run(chunk)
                     if dry_run:
                         raise _DryRun()
@@ -167,6 +176,16 @@ async def _run(ctx: Context, stream: TextIO, headers: dict[str, str], fields, ba
         if progress:
             progress(len(chunk))
     return report
+
+
+async def _plan_key_lookups(connection) -> None:
+    """A batch reads records by their keys (codes, emails, ids), a list at a time. On a table
+    an import is filling, PostgreSQL's statistics lag behind (they may say it is empty), and
+    its planner then scans the whole table for each list, or the trigram index of codes, whose
+    pending entries it reads one by one: seconds a batch. For the batch's transaction, it uses
+    plain index scans."""
+    if connection.capabilities.dialect == "postgres":
+        await connection.execute_script("SET LOCAL enable_seqscan = off; SET LOCAL enable_bitmapscan = off")
 
 
 def read_csv(stream: TextIO) -> tuple[list[str], Iterator[list[str]]]:
@@ -222,7 +241,7 @@ def _country(values: dict[str, str]) -> str | None:
 
 
 class _Batch:
-    """The rows of one batch, written in the transaction the caller opened, a savepoint a row."""
+    """The rows of one batch, written in the transaction the caller opened."""
 
     def __init__(self, ctx: Context, report: ImportReport):
         self.ctx = ctx
@@ -231,18 +250,27 @@ class _Batch:
     async def run(self, rows: list[_Row]) -> None:
         await self.prepare(rows)
         for row in rows:
-            try:
-                async with in_transaction():  # a savepoint: a refused row is rolled back alone
-                    created = await self.write(row)
-            except ValidationError as error:
-                self.report.refused.append(Refusal(row.number, error.field, error.message))
-            except DomainError as error:
-                self.report.refused.append(Refusal(row.number, "", str(error)))
+            await self.write_alone(row, self.write(row))
+
+    async def write_alone(self, row: _Row, write: Awaitable[bool]) -> None:
+        """Await `write` (True: it created a record) in a savepoint, so that a refused row is
+        rolled back alone, and count it."""
+        try:
+            async with in_transaction():
+                created = await write
+        except DomainError as error:
+            self.refuse(row, error)
+        else:
+            if created:
+                self.report.created += 1
             else:
-                if created:
-                    self.report.created += 1
-                else:
-                    self.report.updated += 1
+                self.report.updated += 1
+
+    def refuse(self, row: _Row, error: DomainError) -> None:
+        if isinstance(error, ValidationError):
+            self.report.refused.append(Refusal(row.number, error.field, error.message))
+        else:
+            self.report.refused.append(Refusal(row.number, "", str(error)))
 
     async def prepare(self, rows: list[_Row]) -> None:
         """Read at once, for the whole batch, the records its rows may match."""
@@ -252,42 +280,208 @@ class _Batch:
         raise NotImplementedError
 
 
+@dataclass(frozen=True)
+class _Wanted:
+    """A third-party row as the use cases take it."""
+
+    values: dict[str, str]
+    code: str | None
+    tags: list[str] | None  # None: the row says nothing of them (an update keeps them)
+    reps: list[str] | None
+    custom: dict[str, str]
+
+    @property
+    def email(self) -> str:
+        return self.values.get("email", "").lower()
+
+
+def _wanted(row: _Row) -> _Wanted:
+    values = dict(row.values)
+    code = values.pop("code", None)
+    tags, reps = _list(values.pop("tags", None)), _list(values.pop("sales_reps", None))
+    country = _country(values)
+    if country:
+        values["country"] = country
+    if "type" in values:
+        values["type"] = DOLIBARR_TYPES.get(values["type"], values["type"])
+    if "status" in values:
+        values["status"] = DOLIBARR_STATUSES.get(values["status"], values["status"])
+    return _Wanted(values, code, tags, reps, row.custom)
+
+
+@dataclass(frozen=True)
+class _New:
+    """A row that creates a third party, checked as `thirdparties.create` checks it, waiting
+    to be written with the others of its batch."""
+
+    row: _Row
+    wanted: _Wanted
+    new: thirdparties.NewThirdParty
+    custom: dict[str, object]  # custom field key -> parsed value, None where unset
+
+
 class _ThirdPartyBatch(_Batch):
+    """Rows matching a record update it one at a time (`thirdparties.update`). Rows creating one
+    are checked one at a time with create's own steps, then written together: a multi-row
+    INSERT a table, their codes drawn last (the counter's lock is then held for the draws and
+    the commit only). A row that matches one still waiting, or shares a unique custom value
+    with it, has the waiting ones written first, so the file's order decides as it would
+    row by row. Should the writing of them together fail (a concurrent creator won a race),
+    they are written again one at a time through `thirdparties.create`."""
+
     async def prepare(self, rows: list[_Row]) -> None:
-        codes = [row.values["code"] for row in rows if "code" in row.values]
         emails = [row.values["email"].lower() for row in rows if "email" in row.values]
         scope = visible_thirdparties(self.ctx.actor)
-        self.by_code = dict(await scope.filter(code__in=codes).values_list("code", "id"))
-        # the code of a record merged into another resolves to the one kept
-        for code, thirdparty_id in await ThirdPartyAlias.filter(code__in=codes).values_list("code", "thirdparty_id"):
-            self.by_code.setdefault(code, thirdparty_id)
+        self.by_code = await _ids_by_code(self.ctx, [row.values["code"] for row in rows if "code" in row.values])
         self.by_email = {}
         for email, thirdparty_id in await scope.filter(email_key__in=emails).order_by("-id").values_list(
                 "email_key", "id"):
             self.by_email[email] = thirdparty_id  # the oldest record of an email, as ids descend
+        self.fields = await customfields.definitions("thirdparty")
+        self.waiting: list[_New] = []
+        self.waiting_keys: set[tuple[str, str]] = set()  # what a later row may share with those waiting
 
-    async def write(self, row: _Row) -> bool:
-        values = dict(row.values)
-        code = values.pop("code", None)
-        tags, reps = _list(values.pop("tags", None)), _list(values.pop("sales_reps", None))
-        country = _country(values)
-        if country:
-            values["country"] = country
-        if "type" in values:
-            values["type"] = DOLIBARR_TYPES.get(values["type"], values["type"])
-        if "status" in values:
-            values["status"] = DOLIBARR_STATUSES.get(values["status"], values["status"])
-        email = values.get("email", "").lower()
-        existing = self.by_code.get(code) or self.by_email.get(email)
+    async def run(self, rows: list[_Row]) -> None:
+        await self.prepare(rows)
+        for row in rows:
+            await self.take(row)
+        await self.write_waiting()
+
+    async def take(self, row: _Row) -> None:
+        wanted = _wanted(row)
+        if _match_keys(wanted) & self.waiting_keys:
+            await self.write_waiting()
+        existing = self.by_code.get(wanted.code) or self.by_email.get(wanted.email)
         if existing:
-            await thirdparties.update(self.ctx, existing, values, tags=tags, sales_reps=reps, custom=row.custom)
-            return False
-        made = await thirdparties.create(self.ctx, values, tags=tags or (), sales_reps=reps or (),
-                                         custom=row.custom, code=code)
-        self.by_code[made.code] = made.id
-        if email:
-            self.by_email.setdefault(email, made.id)
+            await self.write_alone(row, self.update(existing, wanted))
+            return
+        try:
+            new = await self.checked(row, wanted)
+        except ValidationError as error:
+            self.refuse(row, error)
+            return
+        self.waiting.append(new)
+        self.waiting_keys |= _match_keys(wanted) | _unique_keys(self.fields, new.custom)
+
+    async def update(self, thirdparty_id: int, wanted: _Wanted) -> bool:
+        await thirdparties.update(self.ctx, thirdparty_id, wanted.values, tags=wanted.tags, sales_reps=wanted.reps,
+                                  custom=wanted.custom)
+        return False
+
+    async def checked(self, row: _Row, wanted: _Wanted) -> _New:
+        """The row checked as `thirdparties.create` checks it, but for its code's being free."""
+        new = thirdparties.clean_new(wanted.values, tags=wanted.tags or (), sales_reps=wanted.reps or (),
+                                     code=wanted.code)
+        custom = customfields.parse_new(self.fields, wanted.custom, self.ctx.timezone)
+        if _unique_keys(self.fields, custom) & self.waiting_keys:
+            await self.write_waiting()  # then the check below finds the value in the database
+        for definition in self.fields:
+            await customfields.check_unique(definition, custom[definition.key], None)
+        return _New(row, wanted, new, custom)
+
+    async def write_waiting(self) -> None:
+        waiting, self.waiting, self.waiting_keys = self.waiting, [], set()
+        given = [new.new.code for new in waiting if new.new.code]
+        taken = await thirdparties.taken_codes(connections.get("default"), given) if given else set()
+        for new in waiting:
+            if new.new.code in taken:
+                self.refuse(new.row, thirdparties.code_taken(new.new.code))
+        waiting = [new for new in waiting if new.new.code not in taken]
+        if not waiting:
+            return
+        try:
+            async with in_transaction(), self.ctx.transaction() as uow:  # a savepoint, to fall back from
+                made = await _create_all(self.ctx, uow, self.fields, waiting)
+        except (DomainError, IntegrityError):
+            for new in waiting:
+                await self.write_alone(new.row, self.create(new))
+            return
+        for new, (thirdparty_id, code) in zip(waiting, made):
+            self.remember(new.wanted, thirdparty_id, code)
+        self.report.created += len(made)
+
+    async def create(self, new: _New) -> bool:
+        wanted = new.wanted
+        made = await thirdparties.create(self.ctx, wanted.values, tags=wanted.tags or (), sales_reps=wanted.reps or (),
+                                         custom=wanted.custom, code=wanted.code)
+        self.remember(wanted, made.id, made.code)
         return True
+
+    def remember(self, wanted: _Wanted, thirdparty_id: int, code: str) -> None:
+        """A new record, for later rows of the file to match."""
+        self.by_code[code] = thirdparty_id
+        if wanted.email:
+            self.by_email.setdefault(wanted.email, thirdparty_id)
+
+
+def _match_keys(wanted: _Wanted) -> set[tuple[str, str]]:
+    """What a row is matched on: its code, then its email."""
+    return {(kind, key) for kind, key in (("code", wanted.code), ("email", wanted.email)) if key}
+
+
+def _unique_keys(fields: list[customfields.FieldDefinition], custom: dict[str, object]) -> set[tuple[str, str]]:
+    """The values of unique custom fields that no other record may have."""
+    return {(customfields.name(f), customfields.stored_columns(f, custom[f.key])["unique_value"]) for f in fields
+            if f.unique and custom[f.key] is not None}
+
+
+async def _ids_by_code(ctx: Context, codes: list[str]) -> dict[str, int]:
+    """Visible third parties by code; the code of one merged into another gives the one kept."""
+    ids = dict(await visible_thirdparties(ctx.actor).filter(code__in=codes).values_list("code", "id"))
+    for code, thirdparty_id in await ThirdPartyAlias.filter(code__in=codes).values_list("code", "thirdparty_id"):
+        ids.setdefault(code, thirdparty_id)
+    return ids
+
+
+async def _create_all(ctx: Context, uow: UnitOfWork, fields: list[customfields.FieldDefinition],
+                      waiting: list[_New]) -> list[tuple[int, str]]:
+    """Write checked new third parties as `thirdparties.create` would one by one, with their
+    tags, reps, custom values and COMPANY_CREATE events; returns their ids and codes, in order."""
+    connection = uow.connection
+    values = [thirdparties.new_values(ctx.actor, uow.now, new.new.values) for new in waiting]
+    rows = [{**fields_of, "code": new.new.code or thirdparties.PROVISIONAL_CODE.format(uuid.uuid4().hex),
+             **thirdparties.derived_columns(fields_of)} for new, fields_of in zip(waiting, values)]
+    inserted = await insert_rows(connection, "crm_thirdparty", rows, returning="id, code")
+    id_by_code = {row["code"]: row["id"] for row in inserted}
+    ids = [id_by_code[row["code"]] for row in rows]
+    await _link_tags(connection, {thirdparty_id: new.new.tags for thirdparty_id, new in zip(ids, waiting)})
+    await _link_reps(uow, ctx.settings.default_role, {thirdparty_id: new.new.reps for thirdparty_id, new in zip(ids, waiting)})
+    by_key = customfields.by_key(fields)
+    await insert_rows(connection, "crm_custom_value", [
+        {"field_id": by_key[key].id, "thirdparty_id": thirdparty_id, **customfields.stored_columns(by_key[key], value)}
+        for thirdparty_id, new in zip(ids, waiting) for key, value in new.custom.items() if value is not None])
+    await agenda.record_many(uow, "COMPANY_CREATE", ctx.actor, {
+        thirdparty_id: thirdparties.creation_label(fields_of) for thirdparty_id, fields_of in zip(ids, values)})
+    drawing = [(thirdparty_id, fields_of["type"]) for thirdparty_id, new, fields_of in zip(ids, waiting, values)
+               if not new.new.code]
+    drawn = iter(await numbering.assign_codes(uow, "thirdparty", ctx.timezone, "crm_thirdparty", "code", drawing)
+                 if drawing else [])
+    return [(thirdparty_id, new.new.code or next(drawn)) for thirdparty_id, new in zip(ids, waiting)]
+
+
+async def _link_tags(connection, tags: dict[int, list[str]]) -> None:
+    """Tag new third parties (id -> tag names), creating the tags no record had yet."""
+    names = {name for names in tags.values() for name in names}
+    if not names:
+        return
+    tag_ids = dict(await Tag.filter(name__in=names).using_db(connection).values_list("name", "id"))
+    created = await insert_rows(connection, "crm_tag", [{"name": name} for name in names - set(tag_ids)],
+                                returning="id, name")
+    tag_ids.update({row["name"]: row["id"] for row in created})
+    await insert_rows(connection, "crm_thirdparty_tag", [
+        {"crm_thirdparty_id": thirdparty_id, "tag_id": tag_ids[name]}
+        for thirdparty_id, names in tags.items() for name in names])
+
+
+async def _link_reps(uow: UnitOfWork, default_role: str, reps: dict[int, list[str]]) -> None:
+    """Give new third parties (id -> Slack user IDs, in order) their sales reps."""
+    user_ids = list(dict.fromkeys(user_id for user_ids in reps.values() for user_id in user_ids))
+    if not user_ids:
+        return
+    await ensure_users(uow, user_ids, default_role)
+    await insert_rows(uow.connection, "crm_thirdparty_rep", [
+        {"crm_thirdparty_id": thirdparty_id, "user_id": user_id, "position": position}
+        for thirdparty_id, user_ids in reps.items() for position, user_id in enumerate(user_ids)])
 
 
 class _ContactBatch(_Batch):
@@ -295,11 +489,8 @@ class _ContactBatch(_Batch):
     with the same names and no email either (so importing a file again adds no one twice)."""
 
     async def prepare(self, rows: list[_Row]) -> None:
-        codes = [row.values["thirdparty_code"] for row in rows if "thirdparty_code" in row.values]
-        scope = visible_thirdparties(self.ctx.actor)
-        self.thirdparty_by_code = dict(await scope.filter(code__in=codes).values_list("code", "id"))
-        for code, thirdparty_id in await ThirdPartyAlias.filter(code__in=codes).values_list("code", "thirdparty_id"):
-            self.thirdparty_by_code.setdefault(code, thirdparty_id)
+        self.thirdparty_by_code = await _ids_by_code(
+            self.ctx, [row.values["thirdparty_code"] for row in rows if "thirdparty_code" in row.values])
         known = await (Contact.filter(thirdparty_id__in=set(self.thirdparty_by_code.values())).order_by("-id")
                        .values_list("thirdparty_id", "email", "first_name", "last_name", "id"))
         # the oldest contact of a key, as ids descend

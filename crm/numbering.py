@@ -35,6 +35,12 @@ _INCREMENT = ("UPDATE crm_numbering_counter SET value = CASE WHEN value + 1 < ? 
               "WHERE object_type = ? AND counter_key = ? RETURNING value")
 _ENSURE_COUNTER = ("INSERT INTO crm_numbering_counter (object_type, counter_key, value) VALUES (?, ?, ?) "
                    "ON CONFLICT (object_type, counter_key) DO NOTHING")
+# Many codes at once: the counter moves past `count` values, from the mask's start at the
+# least, provided the stored mask ($default where none is stored) is still the one the codes
+# are rendered with.
+_INCREMENT_BY = ("UPDATE crm_numbering_counter SET value = CASE WHEN value < ? THEN ? ELSE value END + ? "
+                 "WHERE object_type = ? AND counter_key = ? "
+                 "AND COALESCE((SELECT mask FROM crm_numbering_mask WHERE object_type = ?), ?) = ? RETURNING value")
 # Sets the code on the record unless another record has it.
 _CLAIM = "UPDATE {table} SET {column} = ? WHERE id = ? AND NOT EXISTS (SELECT 1 FROM {table} WHERE {column} = ?)"
 # PostgreSQL: the mask check, the increment and the claim in one statement. The process
@@ -144,6 +150,53 @@ async def assign_code(uow: UnitOfWork, object_type: str, tz, target: Target, thi
         if drawn.code is not None:
             return drawn.code
     raise Conflict(f"The next {MAX_SKIPS} codes of mask {mask.text} are all taken; change the mask.")
+
+
+async def assign_codes(uow: UnitOfWork, object_type: str, tz, table: str, column: str,
+                       records: list[tuple[int, str | None]]) -> list[str]:
+    """`assign_code` for many records at once (id, third-party type), in their order: the same
+    codes as one call each, in a few statements rather than one a record (a bulk import).
+
+    Call it last, as `assign_code`. Should a drawn code be another record's already (an
+    imported one), the unique index refuses the claim (IntegrityError): roll back to before
+    the call and assign them one at a time, as `assign_code` skips taken codes."""
+    connection = uow.connection
+    mask = _remembered.get(object_type) or await _remember(object_type, connection)
+    codes = [""] * len(records)
+    while True:
+        waiting = [index for index, code in enumerate(codes) if not code]
+        if not waiting:
+            break
+        thirdparty_type = records[waiting[0]][1]
+        counter_key = mask.counter_key(uow.now, tz, thirdparty_type)
+        group = [index for index in waiting if mask.counter_key(uow.now, tz, records[index][1]) == counter_key]
+        last = await _increment_by(connection, object_type, counter_key, mask, len(group))
+        if last is None:  # an admin changed the mask, or the counter's first use in this period
+            mask = await _remember(object_type, connection)
+            await connection.execute_query(sql(connection, _ENSURE_COUNTER), [
+                object_type, mask.counter_key(uow.now, tz, thirdparty_type), mask.start - 1])
+            continue
+        for index, value in zip(group, range(last - len(group) + 1, last + 1)):
+            codes[index] = mask.render(value, uow.now, tz, thirdparty_type)
+    await _claim_all(connection, table, column, [(record_id, code) for (record_id, _), code in zip(records, codes)])
+    return codes
+
+
+async def _increment_by(connection, object_type: str, counter_key: str, mask: Mask, count: int) -> int | None:
+    """The counter's last value once moved past `count` values; None when the stored mask is
+    no longer `mask` or the counter does not exist yet."""
+    rows = await connection.execute_query_dict(sql(connection, _INCREMENT_BY), [
+        mask.start - 1, mask.start - 1, count, object_type, counter_key, object_type, DEFAULT_MASKS[object_type],
+        mask.text])
+    return rows[0]["value"] if rows else None
+
+
+async def _claim_all(connection, table: str, column: str, codes: list[tuple[int, str]]) -> None:
+    cases = " ".join("WHEN ? THEN ?" for _ in codes)
+    marks = ", ".join("?" for _ in codes)
+    await connection.execute_query(
+        sql(connection, f"UPDATE {table} SET {column} = CASE id {cases} END WHERE id IN ({marks})"),
+        [value for pair in codes for value in pair] + [record_id for record_id, _ in codes])
 
 
 # The mask of each object type as this process last read it; the database says when it changed.

@@ -10,7 +10,7 @@ import pytest
 
 from crm import clock, contacts, customfields, exports, imports, thirdparties
 from crm.errors import ValidationError
-from models import Contact, Event, ThirdParty
+from models import Contact, Event, ThirdParty, ThirdPartyAlias
 from tests import database
 from tests.conftest import ADMIN, context
 from tests.tcp_proxy import TcpProxy
@@ -185,7 +185,7 @@ async def test_importing_again_updates_instead_of_duplicating(db):
     changed = await import_csv("code,name,type,town,phone\r\nC-1,Acme,both,,+33 1 23 45 67 89\r\n")
     assert changed.updated == 1
     acme = await ThirdParty.get(code="C-1")
-    assert (acme.type, acme.town, acme.phone) == ("both", "Paris", "+33 1 23 45 67 89")  # empty cells change nothing
+    assert (acme.type, acme.town, acme.phone) == ("both", "Paris", "+33123456789")  # empty cells change nothing
 
 
 async def test_a_row_without_a_known_code_matches_by_email_in_any_case(db):
@@ -202,6 +202,79 @@ async def test_rows_repeating_a_code_in_one_file_update_the_first(db):
     assert await ThirdParty.all().values_list("name", flat=True) == ["Acme Widgets"]
 
 
+# --- new rows written together ---
+
+SEARCH_COLUMNS = ("name", "name_fold", "name_key", "email", "email_key", "phone", "phone_key", "vat_id", "vat_key",
+                  "country", "search_text", "status", "created_by")
+
+
+async def test_a_batch_of_new_rows_updates_and_bad_rows_is_written_as_row_by_row(db):
+    await define_fields()
+    ctx = context()
+    existing = await thirdparties.create(ctx, {"name": "Acme", "type": "customer", "email": "sales@acme.example"})
+    text = ("code,name,type,email,phone,country,vat_id,tags,sales_reps,cf.budget,cf.segments\r\n"
+            "N-1,Globex,prospect,info@globex.example,01 23 45 67 89,FR,FR 12 345,vip;b2b,U0BOB;U0ALICE,12.50,smb\r\n"
+            f"{existing.code},Acme Corp,,,,,,,,,\r\n"                         # row 3: updates by code
+            ",Initech,customer,not-an-email,,,,,,,\r\n"                       # row 4: refused
+            ",Acme Again,customer,SALES@acme.example,,,,,,,\r\n"              # row 5: updates by email
+            ",Umbrella,both,,,,,vip,,,\r\n"                                   # row 6
+            "N-1,Globex SA,,,,,,,,,\r\n"                                      # row 7: updates row 2
+            ",Hooli,customer,,,,,,,oops,\r\n")                                # row 8: refused
+    report = await import_csv(text, batch=10)
+    assert refusals(report) == [(4, "email"), (8, "cf.budget")]
+    assert (report.created, report.updated) == (2, 3)
+    globex = await ThirdParty.get(code="N-1")
+    assert globex.name == "Globex SA"
+    assert (await thirdparties.card(ctx, globex.id)).tags == ["b2b", "vip"]
+    assert (await thirdparties.card(ctx, globex.id)).sales_reps == ["U0BOB", "U0ALICE"]
+    values = (await customfields.values_by_owner("thirdparty", [globex.id]))[globex.id]
+    assert (str(values["budget"]), values["segments"]) == ("12.50", ["smb"])
+    assert (await ThirdParty.get(id=existing.id)).name == "Acme Again"
+    created = await Event.filter(code="COMPANY_CREATE").order_by("id").values_list("label", flat=True)
+    assert created == ["Customer Acme created", "Prospect Globex created", "Prospect and customer Umbrella created"]
+
+    # the columns create derives, as create derives them
+    alone = await thirdparties.create(ctx, {"name": "Globex", "type": "prospect", "email": "info@globex.example",
+                                            "phone": "01 23 45 67 89", "country": "FR", "vat_id": "FR 12 345"})
+    imported = await import_csv("name,type,email,phone,country,vat_id\r\n"
+                                "Globex,prospect,info2@globex.example,01 23 45 67 89,FR,FR 12 345\r\n")
+    assert imported.created == 1
+    [by_import] = await ThirdParty.filter(email="info2@globex.example").values(*SEARCH_COLUMNS)
+    [by_create] = await ThirdParty.filter(id=alone.id).values(*SEARCH_COLUMNS)
+    assert by_import == {**by_create, "email": "info2@globex.example", "email_key": "info2@globex.example",
+                         "search_text": by_create["search_text"].replace("info globex", "info2 globex")}
+
+
+async def test_drawn_codes_are_unique_and_gapless_even_past_a_code_the_file_brings(db):
+    clock.freeze(MARCH)
+    rows = [f",Company {n},customer" for n in range(1, 13)]
+    rows[0] = "CU2603-00004,Company 1,customer"  # a code the numbering draws in the same batch: skipped
+    report = await import_csv("code,name,type\r\n" + "\r\n".join(rows) + "\r\n", batch=5)
+    assert (report.created, report.refused) == (12, [])
+    codes = await ThirdParty.all().order_by("id").values_list("code", flat=True)
+    assert sorted(codes) == [f"CU2603-{n:05d}" for n in range(1, 13)]
+    assert [code for name, code in await ThirdParty.all().order_by("id").values_list("name", "code")
+            if name != "Company 1"] == sorted(set(codes) - {"CU2603-00004"})  # in the file's order
+    assert await Event.filter(code="COMPANY_CREATE").count() == 12
+
+
+async def test_two_new_rows_with_one_unique_value_keep_the_first(db):
+    await customfields.define(context(ADMIN), "thirdparty", "siret", "SIRET", "text", unique=True)
+    report = await import_csv("name,type,cf.siret\r\nAcme,customer,123\r\nAcme Bis,customer,123\r\n"
+                              "Globex,customer,456\r\n")
+    assert refusals(report) == [(3, "cf.siret")]
+    assert "already used by another record" in report.refused[0].reason
+    assert sorted(await ThirdParty.all().values_list("name", flat=True)) == ["Acme", "Globex"]
+
+
+async def test_the_code_of_a_merged_record_updates_the_one_kept(db):
+    kept = await thirdparties.create(context(), {"name": "Kept", "type": "customer"})
+    await ThirdPartyAlias.create(code="OLD-1", thirdparty_id=kept.id, created_at=clock.now())
+    report = await import_csv("code,name,type\r\nOLD-1,Kept Again,customer\r\nNEW-1,New,prospect\r\n")
+    assert (report.created, report.updated, report.refused) == (1, 1, [])
+    assert (await ThirdParty.get(id=kept.id)).name == "Kept Again"
+
+
 # --- dry run ---
 
 async def test_a_dry_run_reports_and_writes_nothing(db):
@@ -211,6 +284,7 @@ async def test_a_dry_run_reports_and_writes_nothing(db):
     assert (report.dry_run, report.created, report.updated, refusals(report)) == (True, 1, 1, [(4, "name")])
     assert await ThirdParty.all().values_list("name", flat=True) == ["Acme"]
     assert await Event.all().count() == 1
+    assert (await thirdparties.create(context(), {"name": "Next", "type": "customer"})).code.endswith("00002")
 
 
 # --- contacts ---
@@ -234,7 +308,7 @@ async def test_contacts_come_in_linked_by_their_third_partys_code(db):
     without_email = await import_csv(f"thirdparty_code,first_name,phone\r\n{acme.code},ann,+33 1 23 45 67 89\r\n",
                                      "contacts")
     assert (without_email.created, without_email.updated) == (0, 1)  # same names, no email: the same person
-    assert await Contact.filter(first_name__iexact="ann").values_list("phone", flat=True) == ["+33 1 23 45 67 89"]
+    assert await Contact.filter(first_name__iexact="ann").values_list("phone", flat=True) == ["+33123456789"]
 
 
 # --- the command ---
@@ -275,19 +349,20 @@ def test_crm_import_names_a_missing_file_and_one_that_is_not_utf8(tmp_path):
 async def test_crm_import_stopped_by_the_database_says_what_is_saved_and_carries_on_when_run_again(
         tmp_path, own_database):
     assert (await asyncio.to_thread(run_crm, "db", "upgrade", database_url=own_database, cwd=tmp_path)).returncode == 0
-    rows = "".join(f"C-{n:04d},Company {n},customer\r\n" for n in range(150))
+    batch = imports.BATCH
+    rows = "".join(f"C-{n:04d},Company {n},customer\r\n" for n in range(batch + 50))
     (tmp_path / "in.csv").write_text("code,name,type\r\n" + rows, encoding="utf-8")
     parts = urlsplit(own_database)
     async with TcpProxy(parts.hostname, parts.port or 5432) as proxy:
-        proxy.freeze_when(b"C-0120")  # in the second batch (rows 102 to 151), read before it is written
+        proxy.freeze_when(f"C-{batch + 20:04d}".encode())  # in the second batch, read before it is written
         asyncio.get_running_loop().call_later(5, proxy.thaw)  # long past the query timeout
         stopped = await asyncio.to_thread(run_crm, "import", "thirdparties", "in.csv",
                                           database_url=proxy.url_for(own_database), cwd=tmp_path)
     assert stopped.returncode == 1
-    assert "100 created, 0 updated, 0 refused" in stopped.stdout.decode()
-    assert "Stopped at row 102" in stopped.stderr.decode() and "import the file again" in stopped.stderr.decode()
+    assert f"{batch} created, 0 updated, 0 refused" in stopped.stdout.decode()
+    assert f"Stopped at row {batch + 2}" in stopped.stderr.decode() and "import the file again" in stopped.stderr.decode()
 
     again = await asyncio.to_thread(run_crm, "import", "thirdparties", "in.csv",
                                     database_url=own_database, cwd=tmp_path)
     assert again.returncode == 0, again.stderr
-    assert "50 created, 100 updated, 0 refused" in again.stdout.decode()
+    assert f"50 created, {batch} updated, 0 refused" in again.stdout.decode()

@@ -163,10 +163,11 @@ class TestExportQuery:
 
     async def test_rows_are_read_in_batches_one_per_third_party(self, filled):
         batches = [batch async for batch in exports.thirdparty_batches(context(), batch=3)]
-        assert [len(batch) for batch in batches] == [3, 1]
-        rows = [row for batch in batches for row in batch]
+        assert [len(batch[0]) for batch in batches] == [3, 1]
+        assert all(len(batch) == len(HEADER) for batch in batches)  # one sequence per column
+        rows = [row for batch in batches for row in zip(*batch)]
         assert [row[0] for row in rows] == CODES
-        assert rows[0][14:16] == [["b2b", "north", "vip"], ["U0ALICE", "U0BOB"]]
+        assert rows[0][14:16] == (["b2b", "north", "vip"], ["U0ALICE", "U0BOB"])
 
 
 async def test_an_empty_registry_exports_the_header(db):

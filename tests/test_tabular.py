@@ -85,9 +85,14 @@ def test_csv_unsafe_strips_a_hand_written_guard():
     assert csv_unsafe("'=1+1") == "=1+1"
 
 
+def columns(rows: list[list]) -> list[tuple]:
+    """One batch of `rows`, column by column, as exports hand them to the writers."""
+    return list(zip(*rows))
+
+
 def read_back_csv(rows) -> tuple[str, list[list[str]]]:
     stream = io.StringIO(newline="")
-    write_csv(HEADER, rows, stream)
+    write_csv(HEADER, [columns(rows)], stream)
     raw = stream.getvalue()
     return raw, list(csv.reader(io.StringIO(raw, newline="")))
 
@@ -105,20 +110,20 @@ def test_csv_is_rfc_4180():
                    'CU2601-00001,"Acme, ""Widgets""\nLtd",vip;north,2026-01-02T03:04:05+00:00,1000\r\n')
 
 
-def test_csv_streams_rows():
-    def rows():
-        yield ROWS[0]
-        assert "CU2601-00001" in stream.getvalue()  # written before the next row is asked for
-        yield ROWS[1]
+def test_csv_streams_batches():
+    def batches():
+        yield columns(ROWS[:1])
+        assert "CU2601-00001" in stream.getvalue()  # written before the next batch is asked for
+        yield columns(ROWS[1:2])
 
     stream = io.StringIO(newline="")
-    write_csv(HEADER, rows(), stream)
+    write_csv(HEADER, batches(), stream)
     assert stream.getvalue().count("CU2601-0000") == 2
 
 
 def test_xlsx_cells_are_text():
     stream = io.BytesIO()
-    write_xlsx(HEADER, iter(ROWS), stream, sheet_name="thirdparties")
+    write_xlsx(HEADER, iter([columns(ROWS[:2]), columns(ROWS[2:])]), stream, sheet_name="thirdparties")
     workbook = openpyxl.load_workbook(io.BytesIO(stream.getvalue()))
     assert workbook.sheetnames == ["thirdparties"]
     sheet = workbook["thirdparties"]
@@ -132,7 +137,7 @@ def test_xlsx_cells_are_text():
 
 def test_xlsx_to_a_path(tmp_path):
     path = tmp_path / "export.xlsx"
-    write_xlsx(["code"], [["CU2601-00001"]], str(path))
+    write_xlsx(["code"], [[["CU2601-00001"]]], str(path))
     workbook = openpyxl.load_workbook(path)
     assert workbook.sheetnames == ["Sheet1"]
     assert workbook.active["A2"].value == "CU2601-00001"
@@ -140,12 +145,12 @@ def test_xlsx_to_a_path(tmp_path):
 
 def test_xlsx_refuses_a_cell_it_would_truncate():
     with pytest.raises(ValueError, match="row 2, column 1"):
-        write_xlsx(["note"], [["x" * 40_000]], io.BytesIO())
+        write_xlsx(["note"], [[["x" * 40_000]]], io.BytesIO())
 
 
 def test_rows_written_joined_are_what_csv_writer_writes():
     rows = [["a", "b c", ""], ["", "", ""], ["x,y", "q\"r", "s"], ["l\nm", "n\ro", "p"], ["'", " t ", "é"]]
     stream, expected = io.StringIO(newline=""), io.StringIO(newline="")
-    write_csv(["one", "two", "three"], rows, stream)
+    write_csv(["one", "two", "three"], [columns(rows)], stream)
     csv.writer(expected, lineterminator="\r\n").writerows([["one", "two", "three"], *rows])
     assert stream.getvalue() == expected.getvalue()

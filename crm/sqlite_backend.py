@@ -8,6 +8,10 @@ within the busy timeout, so two local processes can create records at the same t
 When that BEGIN gives up (another process held the lock past the busy timeout), Tortoise's
 transaction context would keep its in-process lock: every later transaction of the process
 would then wait forever. Ours lets it go.
+
+SQLite's UPPER and LOWER change ASCII letters only: a filter such as `town:москва` (a
+case-insensitive equality, compared in upper case) would miss "Москва". Each connection gets
+Python's, which know every script, as PostgreSQL's do.
 """
 import sqlite3
 
@@ -46,7 +50,16 @@ class ReleasingTransactionContext(SqliteTransactionContext):
         return self.connection
 
 
+def _texts_only(change):
+    return lambda value: change(value) if isinstance(value, str) else value
+
+
 class ImmediateSqliteClient(SqliteClient):
+    async def _post_connect(self) -> None:
+        await super()._post_connect()
+        for name, change in (("upper", str.upper), ("lower", str.lower)):
+            await self._connection.create_function(name, 1, _texts_only(change), deterministic=True)
+
     def _in_transaction(self) -> SqliteTransactionContext:
         return ReleasingTransactionContext(ImmediateTransactionWrapper(self), self._lock)
 

@@ -14,15 +14,22 @@ through `crm.search.find` (the page of 10 and the true total), and beside it the
 same run. Then `/crm show` resolution (`crm.thirdparties.resolve`) of codes and exact names.
 Targets: search 95th percentile under 50 ms and at least 50x faster than the baseline's;
 resolution 95th percentile under 10 ms.
+
+Generating the rows takes minutes. While iterating, CRM_BENCH_SEARCH_DATABASE=NAME keeps
+them: the database NAME on the server is filled on the first run and left in place, later
+runs migrate it to the latest schema and search it again (queries are drawn from its rows,
+as from fresh ones). A database of that name without all the rows is dropped and refilled.
 """
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import time
 import unicodedata
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from urllib.parse import urlsplit, urlunsplit
 
 import asyncpg
 
@@ -130,10 +137,9 @@ def thirdparty(number: int, rng: random.Random) -> tuple[tuple, list[tuple]]:
     return row, contact_rows
 
 
-async def generate(url: str, rows: int) -> Generated:
+async def generate(url: str, rows: int) -> None:
     """`rows` third parties COPYed into the database at `url` (ids 1…rows, in order)."""
     rng = random.Random(2611)
-    kept = Generated(common_words=[w for _, _, common, _ in SCRIPTS.values() for w in common])
     connection = await asyncpg.connect(url)
     try:
         for start in range(0, rows, BATCH):
@@ -142,12 +148,18 @@ async def generate(url: str, rows: int) -> Generated:
                 row, contact_rows = thirdparty(number, rng)
                 batch.append(row)
                 contacts += contact_rows
-                if number % SAMPLE_EVERY == 0:
-                    kept.samples.append(dict(zip(THIRDPARTY_COLUMNS, row)))
             await connection.copy_records_to_table("crm_thirdparty", records=batch, columns=THIRDPARTY_COLUMNS)
             await connection.copy_records_to_table("crm_contact", records=contacts, columns=CONTACT_COLUMNS)
     finally:
         await connection.close()
+
+
+async def kept_aside(connection: asyncpg.Connection) -> Generated:
+    """Every SAMPLE_EVERY-th generated row, read back, and the words to draw queries from."""
+    rows = await connection.fetch(f"SELECT {', '.join(THIRDPARTY_COLUMNS)} FROM crm_thirdparty "
+                                  f"WHERE id % {SAMPLE_EVERY} = 1 ORDER BY id")
+    kept = Generated(samples=[dict(row) for row in rows],
+                     common_words=[w for _, _, common, _ in SCRIPTS.values() for w in common])
     kept.rare_words = [word for sample in kept.samples for word in sample["name"].split()
                        if word not in kept.common_words and len(word) >= 6][:QUERIES_PER_KIND * 4]
     return kept
@@ -273,22 +285,53 @@ def _ms(seconds: float) -> str:
 
 
 async def measure(server_url: str, rows: int = ROWS) -> SearchResult:
-    url = await create_postgres_database(server_url, prefix="crm_bench")
+    kept_name = os.environ.get("CRM_BENCH_SEARCH_DATABASE")
+    url, filled = (await _kept_database(server_url, kept_name, rows) if kept_name
+                   else (await create_postgres_database(server_url, prefix="crm_bench"), False))
     try:
         await crm_db.connect(url)
         try:
-            return await _measure(url, rows)
+            return await _measure(url, rows, filled)
         finally:
             await crm_db.close()
     finally:
-        await drop_postgres_database(url)
+        if not kept_name:
+            await drop_postgres_database(url)
 
 
-async def _measure(url: str, rows: int) -> SearchResult:
-    await crm_db.upgrade(url, target=BEFORE_INDEXES)
+async def _kept_database(server_url: str, name: str, rows: int) -> tuple[str, bool]:
+    """The URL of the database `name` on the server, and whether it already holds the `rows` third parties."""
+    url = urlunsplit(urlsplit(server_url)._replace(path=f"/{name}"))
+    admin = await asyncpg.connect(server_url)
+    try:
+        if await admin.fetchval("SELECT 1 FROM pg_database WHERE datname = $1", name):
+            if await _thirdparty_count(url) == rows:
+                return url, True
+            await admin.execute(f'DROP DATABASE "{name}" WITH (FORCE)')
+        await admin.execute(f'CREATE DATABASE "{name}"')
+        return url, False
+    finally:
+        await admin.close()
+
+
+async def _thirdparty_count(url: str) -> int:
+    connection = await asyncpg.connect(url)
+    try:
+        if not await connection.fetchval("SELECT to_regclass('crm_thirdparty') IS NOT NULL"):
+            return 0
+        return await connection.fetchval("SELECT COUNT(*) FROM crm_thirdparty")
+    finally:
+        await connection.close()
+
+
+async def _measure(url: str, rows: int, filled: bool) -> SearchResult:
     started = time.perf_counter()
-    print(f"  generating {rows:,} third parties…", flush=True)
-    kept = await generate(url, rows)
+    if filled:
+        print(f"  reusing the {rows:,} third parties of {urlsplit(url).path.lstrip('/')}…", flush=True)
+    else:
+        await crm_db.upgrade(url, target=BEFORE_INDEXES)
+        print(f"  generating {rows:,} third parties…", flush=True)
+        await generate(url, rows)
     generated = time.perf_counter()
     print(f"  generated in {generated - started:.0f} s; migrating (search indexes)…", flush=True)
     await crm_db.upgrade(url)
@@ -298,6 +341,7 @@ async def _measure(url: str, rows: int) -> SearchResult:
         await connection.execute("VACUUM ANALYZE crm_contact")
         indexed = time.perf_counter()
         print(f"  indexed in {indexed - generated:.0f} s; searching…", flush=True)
+        kept = await kept_aside(connection)
         mix = query_mix(kept)
         ctx = Context(ACTOR, Settings(database_url=url), clock)
         ours, totals = await _time_ours(ctx, mix)

@@ -26,8 +26,11 @@ _PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?
 _PHONE_NUMBER = re.compile(r"\+[0-9]+(?: [0-9]+)*")
 PHONE_DIGITS = range(8, 16)
 _SUSPECT_STARTS = (*FORMULA_STARTS, "'")  # what csv_safe may change
-# RFC 4180 as csv.writer writes it (QUOTE_MINIMAL, "\r\n"): a cell holding one of these is quoted.
-_QUOTED_CHARACTERS = re.compile('[,"\r\n]')
+# A column is scanned as one text, its cells joined by NUL: neither quoted nor a formula start,
+# so a NUL inside a cell can only send the column down the slower, exact, cell by cell way.
+_CELL_SEPARATOR = "\0"
+# The column starts with one too: a pattern that starts with a plain character is searched fast.
+_SUSPECT_CELL = re.compile(f"{_CELL_SEPARATOR}[{re.escape(''.join(_SUSPECT_STARTS))}]")
 
 
 def cell_text(value) -> str:
@@ -78,18 +81,28 @@ def write_csv(header: list[str], batches: Iterable[Columns], stream: TextIO) -> 
 
 
 def _csv_cells(values: Sequence, sole_column: bool) -> Sequence[str]:
-    return _quoted(_neutralised(_texts(values)), sole_column)
+    """A column's cells: texts, formula-safe, quoted. Most columns need neither, which one scan
+    of the column joined tells (csv_safe's leading ' never needs quoting)."""
+    try:
+        column = _CELL_SEPARATOR.join(values)  # fails unless every value is text, as most columns are
+        texts = values
+    except TypeError:
+        texts = _texts(values)
+        column = _CELL_SEPARATOR.join(texts)
+    if _SUSPECT_CELL.search(_CELL_SEPARATOR + column):
+        texts = _neutralised(texts)
+    if _needs_quotes(column) or (sole_column and not all(texts)):
+        texts = _quoted(texts, sole_column)
+    return texts
 
 
 def _csv_line(cells: tuple[str, ...]) -> str:
     return ",".join(cells) + "\r\n"
 
 
-def _texts(values: Sequence) -> Sequence[str]:
+def _texts(values: Sequence) -> list[str]:
     """`cell_text` of each value; a column of one common type is converted in C."""
     types = set(map(type, values))
-    if types <= {str}:
-        return values
     if types == {datetime}:
         return list(map(datetime.isoformat, values))
     if types <= {list, tuple}:
@@ -100,24 +113,23 @@ def _texts(values: Sequence) -> Sequence[str]:
     return list(map(cell_text, values))
 
 
-def _neutralised(texts: Sequence[str]) -> Sequence[str]:
-    """`csv_safe` of each text, called only for the few whose first character could start a formula."""
-    suspects = list(compress(range(len(texts)), map(str.startswith, texts, repeat(_SUSPECT_STARTS))))
-    if not suspects:
-        return texts
+def _neutralised(texts: Sequence[str]) -> list[str]:
+    """`csv_safe` of each text, called only for those whose first character could start a formula."""
+    suspects = compress(range(len(texts)), map(str.startswith, texts, repeat(_SUSPECT_STARTS)))
     texts = list(texts)
     for index in suspects:
         texts[index] = csv_safe(texts[index])
     return texts
 
 
-def _quoted(texts: Sequence[str], sole_column: bool) -> Sequence[str]:
-    """Each text as a CSV cell; the column is scanned once, and only a column with a cell to quote
-    is gone through cell by cell. csv.writer also quotes an empty cell that is a row's only one."""
-    if not _QUOTED_CHARACTERS.search("".join(texts)) and not (sole_column and not all(texts)):
-        return texts
-    return [_quote(text) if _QUOTED_CHARACTERS.search(text) or (sole_column and not text) else text
-            for text in texts]
+def _quoted(texts: Sequence[str], sole_column: bool) -> list[str]:
+    """Each text as a CSV cell; csv.writer also quotes an empty cell that is a row's only one."""
+    return [_quote(text) if _needs_quotes(text) or (sole_column and not text) else text for text in texts]
+
+
+def _needs_quotes(text: str) -> bool:
+    """RFC 4180 as csv.writer writes it (QUOTE_MINIMAL, "\r\n")."""
+    return "," in text or '"' in text or "\r" in text or "\n" in text
 
 
 def _quote(text: str) -> str:

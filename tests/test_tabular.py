@@ -154,3 +154,30 @@ def test_rows_written_joined_are_what_csv_writer_writes():
     write_csv(["one", "two", "three"], [columns(rows)], stream)
     csv.writer(expected, lineterminator="\r\n").writerows([["one", "two", "three"], *rows])
     assert stream.getvalue() == expected.getvalue()
+
+
+def reference_csv(header: list[str], rows: list[list]) -> str:
+    """What write_csv must write: csv.writer's bytes for the cells csv_safe(cell_text(value))."""
+    stream = io.StringIO(newline="")
+    csv.writer(stream, lineterminator="\r\n").writerows(
+        [[csv_safe(cell_text(value)) for value in row] for row in [header, *rows]])
+    return stream.getvalue()
+
+
+@pytest.mark.parametrize("rows", [
+    [["a", "=b", None], ["c\0=d", "+33 1 23 45 67 89", 5], ["'", "", True]],  # suspects past the first row, NUL
+    [[["x", "=y"], ("@z",), datetime(2026, 1, 2, tzinfo=timezone.utc)], [[], (), date(2026, 1, 2)]],
+    [[[1, "a"], ["=1"], Decimal("-1E+2")], [["b,c"], ["q\"r"], Decimal("+5")]],  # lists of other than text
+    [["x\0y", "a,b", "-"], ["\r", "\n", "\t="]],
+])
+def test_columns_are_written_as_csv_writer_writes_their_safe_text(rows):
+    header = ["one", "two", "three"]
+    stream = io.StringIO(newline="")
+    write_csv(header, [columns(rows[:1]), columns(rows[1:])], stream)
+    assert stream.getvalue() == reference_csv(header, rows)
+
+
+def test_a_sole_column_quotes_its_empty_cells_as_csv_writer_does():
+    stream = io.StringIO(newline="")
+    write_csv(["only"], [[["", "a", None, "=b"]]], stream)
+    assert stream.getvalue() == reference_csv(["only"], [[""], ["a"], [None], ["=b"]]) == 'only\r\n""\r\na\r\n""\r\n\'=b\r\n'

@@ -77,7 +77,7 @@ def write_csv(header: list[str], batches: Iterable[Columns], stream: TextIO) -> 
     sole_column = len(header) == 1
     for columns in _with_header(header, batches):
         cells = [_csv_cells(column, sole_column) for column in columns]
-        stream.write("".join(map(_csv_line, zip(*cells))))
+        stream.write("\r\n".join([*map(",".join, zip(*cells)), ""]))  # the "" ends the last line too
 
 
 def _csv_cells(values: Sequence, sole_column: bool) -> Sequence[str]:
@@ -94,10 +94,6 @@ def _csv_cells(values: Sequence, sole_column: bool) -> Sequence[str]:
     if _needs_quotes(column) or (sole_column and not all(texts)):
         texts = _quoted(texts, sole_column)
     return texts
-
-
-def _csv_line(cells: tuple[str, ...]) -> str:
-    return ",".join(cells) + "\r\n"
 
 
 def _texts(values: Sequence) -> list[str]:

@@ -28,6 +28,12 @@ third parties beside an `ILIKE '%term%'` scan of the same rows, and `/crm show` 
 
 The export measure (bench/export.py, `--only export`): `crm export thirdparties` of
 1,000,000 generated third parties to CSV in a process of its own, its rows/s and peak memory.
+
+The import measure (bench/imports.py, `--only import`): `crm import thirdparties` of a
+generated 50,000-row CSV in our export format (tags, reps, custom values, some refused rows
+and updates) in a process of its own on a fresh database, its rows/s beside a bare asyncpg
+INSERT loop of the same rows (one transaction per 1,000), and whether the drawn codes came
+out unique and gapless.
 """
 from __future__ import annotations
 
@@ -43,7 +49,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
-from bench import ack, export, pdf, search
+from bench import ack, export, imports, pdf, search
 from bench.workload import audit_codes, bare_inserter, domain_creator, expected_codes, run_in_processes
 from crm import clock, db as crm_db
 from tests.database import create_postgres_database, drop_postgres_database
@@ -172,7 +178,8 @@ def _figure(measure: Measure, seconds: list[float]) -> str:
 
 
 def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_result: pdf.PdfResult | None,
-                  repeats: int, search_result: search.SearchResult | None = None) -> None:
+                  repeats: int, search_result: search.SearchResult | None = None,
+                  import_result: imports.ImportResult | None = None) -> None:
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -185,6 +192,8 @@ def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_r
         document["pdf"] = pdf_result.as_json()
     if search_result is not None:
         document["search"] = search_result.as_json()
+    if import_result is not None:
+        document["import"] = import_result.as_json()
     RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
 
 
@@ -198,7 +207,8 @@ async def run_export(server_url: str, repeats: int) -> export.ExportResult:
         return await export.measure(url, repeats)
 
 
-async def main(server_url: str | None, repeats: int, only: str | None) -> tuple[list[Result], ack.AckResult | None]:
+async def main(server_url: str | None, repeats: int,
+               only: str | None) -> tuple[list[Result], ack.AckResult | None, imports.ImportResult | None]:
     results = []
     if only in (None, "codes"):
         print(f"Each side runs {repeats} times, alternately, each time on a fresh database; medians quoted.")
@@ -207,6 +217,7 @@ async def main(server_url: str | None, repeats: int, only: str | None) -> tuple[
     pdf_result = await pdf.measure(repeats) if only in (None, "pdf") else None
     search_result = await search.measure(server_url) if only in (None, "search") else None
     export_result = await run_export(server_url, repeats) if only in (None, "export") else None
+    import_result = await imports.measure(server_url, repeats, fresh_database) if only in (None, "import") else None
     print()
     print(table(results, ack_result, pdf_result))
     for result in results:
@@ -225,6 +236,13 @@ async def main(server_url: str | None, repeats: int, only: str | None) -> tuple[
         print()
         print(aligned(export_result.summary_rows()))
         print(aligned(export_result.detail_rows()))
+    if import_result is not None:
+        print()
+        print(aligned([("measure", "ours (median)", "baseline (median)", "ratio", "target", "met"),
+                       *import_result.summary_rows()]))
+        print(aligned(import_result.detail_rows()))
+        print("import: " + ("; ".join(import_result.problems) or "counts as expected, drawn codes unique and gapless, "
+                            "one COMPANY_CREATE a creation"))
     if search_result is not None:
         print()
         print(aligned([("measure", "ours p95", "ILIKE p95", "ratio", "target", "met"),
@@ -232,20 +250,21 @@ async def main(server_url: str | None, repeats: int, only: str | None) -> tuple[
         print(aligned(search_result.detail_rows()))
         print(f"search data: generated in {search_result.generation_seconds:.0f} s, "
               f"indexed by migration 0006 in {search_result.index_seconds:.0f} s")
-    write_results(results, ack_result, pdf_result, repeats, search_result)
+    write_results(results, ack_result, pdf_result, repeats, search_result, import_result)
     print(f"written to {RESULTS_FILE}")
-    return results, ack_result
+    return results, ack_result, import_result
 
 
 if __name__ == "__main__":  # spawned worker processes import this module too
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs of each side (default 3)")
-    parser.add_argument("--only", choices=("codes", "ack", "pdf", "export", "search"),
+    parser.add_argument("--only", choices=("codes", "ack", "pdf", "export", "search", "import"),
                         help="run one measure (default: all)")
     arguments = parser.parse_args()
     server = os.environ.get("CRM_BENCH_POSTGRES")
     if not server and arguments.only != "pdf":
         sys.exit("Set CRM_BENCH_POSTGRES to a PostgreSQL server URL (make bench does), or run --only pdf.")
-    results, ack_result = asyncio.run(main(server, arguments.repeats, arguments.only))
-    failed = any(result.code_problems for result in results) or bool(ack_result and ack_result.problems)
+    results, ack_result, import_result = asyncio.run(main(server, arguments.repeats, arguments.only))
+    failed = (any(result.code_problems for result in results) or bool(ack_result and ack_result.problems)
+              or bool(import_result and import_result.problems))
     sys.exit(1 if failed else 0)  # a slow figure is still a run

@@ -326,8 +326,9 @@ class _ThirdPartyBatch(_Batch):
     INSERT a table, their codes drawn last (the counter's lock is then held for the draws and
     the commit only). A row that matches one still waiting, or shares a unique custom value
     with it, has the waiting ones written first, so the file's order decides as it would
-    row by row. Should the writing of them together fail (a concurrent creator won a race),
-    they are written again one at a time through `thirdparties.create`."""
+    row by row. Should the writing of them together fail (a code the numbering draws is an
+    imported record's, or a concurrent creator won a race), they are written again one at a
+    time through `thirdparties.create`."""
 
     async def prepare(self, rows: list[_Row]) -> None:
         emails = [row.values["email"].lower() for row in rows if "email" in row.values]

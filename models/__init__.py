@@ -221,6 +221,22 @@ class PendingAction(Model):
         table = "crm_pending_action"
 
 
+# Work that runs once per due time whichever process runs it, and a process's hold on work
+# that only one may do at a time (a mailbox): claimed by a conditional update (crm.jobs).
+class ScheduledJob(Model):
+
+    name = fields.CharField(max_length=64, primary_key=True)
+    due_at = fields.DatetimeField()
+    holder = fields.CharField(max_length=128, default="")  # the process running it now
+    held_until = fields.DatetimeField(null=True)  # past this, another process may take it over
+    last_started_at = fields.DatetimeField(null=True)
+    last_finished_at = fields.DatetimeField(null=True)
+    last_error = fields.TextField(default="")
+
+    class Meta:
+        table = "crm_job"
+
+
 # A product or service of the catalogue, which document lines pick with its prices.
 class Product(Timestamped):
     id = fields.IntField(primary_key=True)

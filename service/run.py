@@ -13,6 +13,8 @@ from slack_bolt.async_app import AsyncApp
 from bot.app import build_app
 from crm import db
 from crm.settings import Settings
+from jobs import schedule
+from jobs.ticker import Ticker
 from service.web import READY, create_web_app
 
 log = logging.getLogger(__name__)
@@ -42,9 +44,9 @@ async def run(settings: Settings, *, http: bool, jobs: bool) -> None:
             # only now: Slack delivers envelopes as soon as the socket opens, with no READY gate
             _start_socket_mode(slack, settings.slack_app_token, stack)
         if jobs:
-            # Campaign sending and the IMAP listener will run here; for now the worker
-            # keeps the schema migrated and stands ready.
-            log.info("worker ready")
+            ticker = Ticker(settings, schedule(settings))
+            await ticker.start()
+            stack.push_async_callback(ticker.stop)
         await stop.wait()
         log.info("stopping")
 

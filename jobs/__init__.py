@@ -1,0 +1,11 @@
+"""Scheduled work (SPEC §1): run by `crm worker`, and by `crm serve` beside the web app.
+APScheduler is only the in-process ticker; what must happen once is claimed in our database
+(crm.jobs), so any number of processes run each job once."""
+
+from crm.settings import Settings
+from jobs.ticker import Job
+
+
+def schedule(settings: Settings) -> list[Job]:
+    """The jobs a worker process runs."""
+    return []

@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import itertools
-import uuid
 from collections.abc import Awaitable, Callable, Iterator
 from dataclasses import dataclass, field
 from typing import TextIO
@@ -39,10 +38,9 @@ from crm.users import ensure_users
 from models import Contact, Tag, ThirdPartyAlias
 
 # Rows a transaction. New third parties are written together, so a batch costs a dozen
-# statements whatever its size; their codes are drawn at its end, so the code counter's lock
-# is held for two statements and the commit. SQLite's write lock is held from the batch's
-# first write on: a batch this size takes a fraction of the query timeout that someone
-# creating in Slack meanwhile waits within.
+# statements whatever its size. The code counter's lock (SQLite: the write lock) is held from
+# their codes' drawing, just before those statements, to the commit: at this size a fraction
+# of the query timeout that someone creating in Slack meanwhile waits within.
 BATCH = 500
 DELIMITERS = (",", ";")  # Dolibarr writes `;` when set up so, as many European installations are
 LIST_SEPARATOR = ";"  # tags and sales reps in one cell, as exports join them
@@ -322,11 +320,10 @@ class _New:
 
 class _ThirdPartyBatch(_Batch):
     """Rows matching a record update it one at a time (`thirdparties.update`). Rows creating one
-    are checked one at a time with create's own steps, then written together: a multi-row
-    INSERT a table, their codes drawn last (the counter's lock is then held for the draws and
-    the commit only). A row that matches one still waiting, or shares a unique custom value
-    with it, has the waiting ones written first, so the file's order decides as it would
-    row by row. Should the writing of them together fail (a code the numbering draws is an
+    are checked one at a time with create's own steps, then written together: their codes
+    drawn at once, then a multi-row INSERT a table. A row that matches one still waiting, or
+    shares a unique custom value with it, has the waiting ones written first, so the file's
+    order decides as it would row by row. Should the writing of them together fail (a code the numbering draws is an
     imported record's, or a concurrent creator won a race), they are written again one at a
     time through `thirdparties.create`."""
 
@@ -334,10 +331,11 @@ class _ThirdPartyBatch(_Batch):
         emails = [row.values["email"].lower() for row in rows if "email" in row.values]
         scope = visible_thirdparties(self.ctx.actor)
         self.by_code = await _ids_by_code(self.ctx, [row.values["code"] for row in rows if "code" in row.values])
-        self.by_email = {}
-        for email, thirdparty_id in await scope.filter(email_key__in=emails).order_by("-id").values_list(
-                "email_key", "id"):
-            self.by_email[email] = thirdparty_id  # the oldest record of an email, as ids descend
+        self.by_email: dict[str, int] = {}
+        # the oldest record of an email; sorted here, as a planner short of statistics would
+        # rather read the whole table in id order than sort the few rows found
+        for email, thirdparty_id in await scope.filter(email_key__in=emails).values_list("email_key", "id"):
+            self.by_email[email] = min(thirdparty_id, self.by_email.get(email, thirdparty_id))
         self.fields = await customfields.definitions("thirdparty")
         self.waiting: list[_New] = []
         self.waiting_keys: set[tuple[str, str]] = set()  # what a later row may share with those waiting
@@ -440,8 +438,13 @@ async def _create_all(ctx: Context, uow: UnitOfWork, fields: list[customfields.F
     tags, reps, custom values and COMPANY_CREATE events; returns their ids and codes, in order."""
     connection = uow.connection
     values = [thirdparties.new_values(ctx.actor, uow.now, new.new.values) for new in waiting]
-    rows = [{**fields_of, "code": new.new.code or thirdparties.PROVISIONAL_CODE.format(uuid.uuid4().hex),
-             **thirdparties.derived_columns(fields_of)} for new, fields_of in zip(waiting, values)]
+    rows = [{**fields_of, **thirdparties.derived_columns(fields_of)} for fields_of in values]
+    # drawn just before the writes, rather than claimed after them as create does: claiming
+    # rewrites each row, every index entry of it again
+    drawn = iter(await numbering.draw_codes(uow, "thirdparty", ctx.timezone, [
+        fields_of["type"] for new, fields_of in zip(waiting, values) if not new.new.code]))
+    for row, new in zip(rows, waiting):
+        row["code"] = new.new.code or next(drawn)
     inserted = await insert_rows(connection, "crm_thirdparty", rows, returning="id, code")
     id_by_code = {row["code"]: row["id"] for row in inserted}
     ids = [id_by_code[row["code"]] for row in rows]
@@ -453,11 +456,7 @@ async def _create_all(ctx: Context, uow: UnitOfWork, fields: list[customfields.F
         for thirdparty_id, new in zip(ids, waiting) for key, value in new.custom.items() if value is not None])
     await agenda.record_many(uow, "COMPANY_CREATE", ctx.actor, {
         thirdparty_id: thirdparties.creation_label(fields_of) for thirdparty_id, fields_of in zip(ids, values)})
-    drawing = [(thirdparty_id, fields_of["type"]) for thirdparty_id, new, fields_of in zip(ids, waiting, values)
-               if not new.new.code]
-    drawn = iter(await numbering.assign_codes(uow, "thirdparty", ctx.timezone, "crm_thirdparty", "code", drawing)
-                 if drawing else [])
-    return [(thirdparty_id, new.new.code or next(drawn)) for thirdparty_id, new in zip(ids, waiting)]
+    return [(thirdparty_id, row["code"]) for thirdparty_id, row in zip(ids, rows)]
 
 
 async def _link_tags(connection, tags: dict[int, list[str]]) -> None:

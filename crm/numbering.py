@@ -152,24 +152,22 @@ async def assign_code(uow: UnitOfWork, object_type: str, tz, target: Target, thi
     raise Conflict(f"The next {MAX_SKIPS} codes of mask {mask.text} are all taken; change the mask.")
 
 
-async def assign_codes(uow: UnitOfWork, object_type: str, tz, table: str, column: str,
-                       records: list[tuple[int, str | None]]) -> list[str]:
-    """`assign_code` for many records at once (id, third-party type), in their order: the same
-    codes as one call each, in a few statements rather than one a record (a bulk import).
+async def draw_codes(uow: UnitOfWork, object_type: str, tz, thirdparty_types: list[str | None]) -> list[str]:
+    """The next codes of `object_type`, one for each record about to be inserted with it (its
+    third-party type), in order: those `assign_code` would give them one by one, drawn in a
+    statement or two (a bulk import).
 
-    Call it last, as `assign_code`. Should a drawn code be another record's already (an
-    imported one), the unique index refuses the claim (IntegrityError): roll back to before
-    the call and assign them one at a time, as `assign_code` skips taken codes."""
+    From here to the commit, other creators of the same counter wait: call it last but for the
+    writes themselves. Should a code be another record's already (an imported one), the
+    insert fails on the unique index: roll back to before the call and create the records
+    one at a time, as `assign_code` skips taken codes."""
     connection = uow.connection
     mask = _remembered.get(object_type) or await _remember(object_type, connection)
-    codes = [""] * len(records)
-    while True:
-        waiting = [index for index, code in enumerate(codes) if not code]
-        if not waiting:
-            break
-        thirdparty_type = records[waiting[0]][1]
+    codes = [""] * len(thirdparty_types)
+    while waiting := [index for index, code in enumerate(codes) if not code]:
+        thirdparty_type = thirdparty_types[waiting[0]]
         counter_key = mask.counter_key(uow.now, tz, thirdparty_type)
-        group = [index for index in waiting if mask.counter_key(uow.now, tz, records[index][1]) == counter_key]
+        group = [index for index in waiting if mask.counter_key(uow.now, tz, thirdparty_types[index]) == counter_key]
         last = await _increment_by(connection, object_type, counter_key, mask, len(group))
         if last is None:  # an admin changed the mask, or the counter's first use in this period
             mask = await _remember(object_type, connection)
@@ -178,7 +176,6 @@ async def assign_codes(uow: UnitOfWork, object_type: str, tz, table: str, column
             continue
         for index, value in zip(group, range(last - len(group) + 1, last + 1)):
             codes[index] = mask.render(value, uow.now, tz, thirdparty_type)
-    await _claim_all(connection, table, column, [(record_id, code) for (record_id, _), code in zip(records, codes)])
     return codes
 
 
@@ -189,14 +186,6 @@ async def _increment_by(connection, object_type: str, counter_key: str, mask: Ma
         mask.start - 1, mask.start - 1, count, object_type, counter_key, object_type, DEFAULT_MASKS[object_type],
         mask.text])
     return rows[0]["value"] if rows else None
-
-
-async def _claim_all(connection, table: str, column: str, codes: list[tuple[int, str]]) -> None:
-    cases = " ".join("WHEN ? THEN ?" for _ in codes)
-    marks = ", ".join("?" for _ in codes)
-    await connection.execute_query(
-        sql(connection, f"UPDATE {table} SET {column} = CASE id {cases} END WHERE id IN ({marks})"),
-        [value for pair in codes for value in pair] + [record_id for record_id, _ in codes])
 
 
 # The mask of each object type as this process last read it; the database says when it changed.

@@ -394,3 +394,106 @@ class ThirdPartyAlias(Model):
 
     class Meta:
         table = "crm_thirdparty_alias"
+
+
+EMAIL_TEMPLATE_TYPES = ("thirdparty", "contact", "proposal", "order", "invoice", "intervention", "campaign")
+CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
+RECIPIENT_STATUSES = ("pending", "sent", "failed", "bounced", "skipped")
+
+
+# An email template (SPEC §7), one per name and language; the one without a language is used
+# where no other language matches.
+class EmailTemplate(Timestamped):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=64)
+    language = fields.CharField(max_length=16, default="")
+    type = fields.CharField(max_length=16)
+    subject = fields.TextField()
+    html = fields.TextField()
+    text = fields.TextField()
+
+    class Meta:
+        table = "crm_email_template"
+        unique_together = (("name", "language"),)
+
+
+# A mass mailing to the third parties a filter finds (SPEC §7).
+class Campaign(Timestamped):
+    id = fields.IntField(primary_key=True)
+    name = fields.CharField(max_length=255)
+    template_name = fields.CharField(max_length=64)
+    target = fields.TextField(default="")  # the filter (SPEC §5)
+    status = fields.CharField(max_length=16, default="draft", db_index=True)
+    send_at = fields.DatetimeField(null=True)
+    started_at = fields.DatetimeField(null=True)
+    finished_at = fields.DatetimeField(null=True)
+    # the campaign's message in its creator's conversation with the app, which shows progress
+    progress_channel = fields.CharField(max_length=32, default="")
+    progress_ts = fields.CharField(max_length=32, default="")
+    progress_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "crm_campaign"
+        indexes = (("status", "send_at"),)
+
+
+# One address a campaign goes to, written when sending starts; workers claim them in batches.
+class CampaignRecipient(Model):
+    id = fields.IntField(primary_key=True)
+    campaign: fields.ForeignKeyRelation[Campaign] = fields.ForeignKeyField(
+        f"{APP}.Campaign", related_name="recipients", on_delete=fields.CASCADE
+    )
+    address = fields.CharField(max_length=255)  # lower-cased: one email per address
+    thirdparty: fields.ForeignKeyNullableRelation[ThirdParty] = fields.ForeignKeyField(
+        f"{APP}.ThirdParty", related_name="campaign_recipients", null=True, on_delete=fields.CASCADE
+    )
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
+        f"{APP}.Contact", related_name="campaign_recipients", null=True, on_delete=fields.SET_NULL
+    )
+    language = fields.CharField(max_length=16, default="")
+    status = fields.CharField(max_length=16, default="pending")
+    reason = fields.TextField(default="")  # why skipped, or the server's answer
+    message_id = fields.CharField(max_length=255, default="", db_index=True)
+    attempts = fields.IntField(default=0)
+    next_attempt_at = fields.DatetimeField(null=True)
+    claimed_by = fields.CharField(max_length=128, default="")
+    claimed_until = fields.DatetimeField(null=True)
+    sent_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "crm_campaign_recipient"
+        unique_together = (("campaign", "address"),)
+        indexes = (("campaign_id", "status"), ("thirdparty_id",))
+
+
+# An address that asked for no more campaigns (one-off emails from a rep still reach it).
+class OptOut(Model):
+    address = fields.CharField(max_length=255, primary_key=True)  # lower-cased
+    reason = fields.TextField(default="")
+    created_at = fields.DatetimeField()
+
+    class Meta:
+        table = "crm_opt_out"
+
+
+# A one-off email sent from Slack: replies to it are matched by its Message-ID.
+class SentEmail(Model):
+    id = fields.IntField(primary_key=True)
+    message_id = fields.CharField(max_length=255, unique=True)
+    thirdparty: fields.ForeignKeyRelation[ThirdParty] = fields.ForeignKeyField(
+        f"{APP}.ThirdParty", related_name="sent_emails", on_delete=fields.CASCADE
+    )
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
+        f"{APP}.Contact", related_name="sent_emails", null=True, on_delete=fields.SET_NULL
+    )
+    document: fields.ForeignKeyNullableRelation[Document] = fields.ForeignKeyField(
+        f"{APP}.Document", related_name="sent_emails", null=True, on_delete=fields.SET_NULL
+    )
+    address = fields.CharField(max_length=255)
+    subject = fields.TextField()
+    sent_by = fields.CharField(max_length=32)
+    sent_at = fields.DatetimeField()
+
+    class Meta:
+        table = "crm_sent_email"
+        indexes = (("thirdparty_id",),)

@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import build_app
 from crm import db
+from crm.mail import templates
 from crm.settings import Settings
 from jobs import schedule
 from jobs.ticker import Ticker
@@ -35,6 +36,7 @@ async def run(settings: Settings, *, http: bool, jobs: bool) -> None:
         applied = await db.upgrade(settings.database_url)
         if applied:
             log.info("applied migrations: %s", ", ".join(applied))
+        await templates.ensure_defaults()
         # What start-up made lives as long as the process: out of the collector's way, so that
         # its full collections stay short and never stall an acknowledgement.
         gc.freeze()

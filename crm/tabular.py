@@ -20,17 +20,21 @@ import xlsxwriter
 Columns = Sequence[Sequence]  # a batch of rows, one sequence of values per column
 
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[+-]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][+-]?[0-9]+)?")
-# An international phone number (E.164: a country code and at most 15 digits in all), its
-# digits grouped by single spaces: "+33 1 23 45 67 89". Fewer than 8 digits is no real number.
-_PHONE_NUMBER = re.compile(r"\+[0-9]+(?: [0-9]+)*")
-PHONE_DIGITS = range(8, 16)
 _SUSPECT_STARTS = (*FORMULA_STARTS, "'")  # what csv_safe may change
 # A column is scanned as one text, its cells joined by NUL: neither quoted nor a formula start,
 # so a NUL inside a cell can only send the column down the slower, exact, cell by cell way.
 _CELL_SEPARATOR = "\0"
 # The column starts with one too: a pattern that starts with a plain character is searched fast.
 _SUSPECT_CELL = re.compile(f"{_CELL_SEPARATOR}[{re.escape(''.join(_SUSPECT_STARTS))}]")
+# What starts like a formula but cannot run as one: a plain number, or an international phone
+# number (E.164: a country code and 8 to 15 digits in all, fewer is no real number) with its
+# digits grouped by single spaces, "+33 1 23 45 67 89". The digits are counted by the lookahead,
+# up to the end of the cell (the end of the text, or a separator in a joined column).
+_PLAIN_NUMBER = r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?"
+_PHONE_NUMBER = rf"\+(?=(?:[0-9] ?){{8,15}}(?:{_CELL_SEPARATOR}|\Z))[0-9]+(?: [0-9]+)*"
+_HARMLESS = f"(?:{_PLAIN_NUMBER}|{_PHONE_NUMBER})"
+_HARMLESS_TEXT = re.compile(_HARMLESS)
+_HARMLESS_CELLS = re.compile(f"{_HARMLESS}(?:{_CELL_SEPARATOR}{_HARMLESS})*")
 
 
 def cell_text(value) -> str:
@@ -49,11 +53,7 @@ def cell_text(value) -> str:
 
 
 def _formula_like(text: str) -> bool:
-    return text.startswith(FORMULA_STARTS) and not (_PLAIN_NUMBER.fullmatch(text) or _phone_number(text))
-
-
-def _phone_number(text: str) -> bool:
-    return bool(_PHONE_NUMBER.fullmatch(text)) and len(text.replace(" ", "")) - 1 in PHONE_DIGITS
+    return text.startswith(FORMULA_STARTS) and not _HARMLESS_TEXT.fullmatch(text)
 
 
 def csv_safe(text: str) -> str:
@@ -109,13 +109,23 @@ def _texts(values: Sequence) -> list[str]:
     return list(map(cell_text, values))
 
 
-def _neutralised(texts: Sequence[str]) -> list[str]:
-    """`csv_safe` of each text, called only for those whose first character could start a formula."""
-    suspects = compress(range(len(texts)), map(str.startswith, texts, repeat(_SUSPECT_STARTS)))
+def _neutralised(texts: Sequence[str]) -> Sequence[str]:
+    """`csv_safe` of each text, called only for those whose first character could start a formula,
+    and not at all when every one of those is harmless (a column of phone numbers)."""
+    suspects = list(compress(range(len(texts)), map(str.startswith, texts, repeat(_SUSPECT_STARTS))))
+    if _all_harmless([texts[index] for index in suspects]):
+        return texts
     texts = list(texts)
     for index in suspects:
         texts[index] = csv_safe(texts[index])
     return texts
+
+
+def _all_harmless(texts: list[str]) -> bool:
+    """Whether every text is a plain or phone number, told by one match over them all; a text
+    holding the separator would blur the cells' ends, and is answered no."""
+    column = _CELL_SEPARATOR.join(texts)
+    return column.count(_CELL_SEPARATOR) == len(texts) - 1 and bool(_HARMLESS_CELLS.fullmatch(column))
 
 
 def _quoted(texts: Sequence[str], sole_column: bool) -> list[str]:

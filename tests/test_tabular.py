@@ -169,6 +169,9 @@ def reference_csv(header: list[str], rows: list[list]) -> str:
     [[["x", "=y"], ("@z",), datetime(2026, 1, 2, tzinfo=timezone.utc)], [[], (), date(2026, 1, 2)]],
     [[[1, "a"], ["=1"], Decimal("-1E+2")], [["b,c"], ["q\"r"], Decimal("+5")]],  # lists of other than text
     [["x\0y", "a,b", "-"], ["\r", "\n", "\t="]],
+    # numbers and phone numbers only, told harmless all at once; a NUL must not join two into one
+    [["+33 1 23 45 67 89", "-5", "+33123456789\0+1"], ["+33 1 23 45 67 89\0+33 1 23 45 67 89", "+5", "+1 650 555 0100"],
+     ["+33 1 23 45", "1e5", "'+33 1 23 45 67 89"], ["+33 1 23 45 67 89 01 234", "+.5", "+33  1 23 45 67 89"]],
 ])
 def test_columns_are_written_as_csv_writer_writes_their_safe_text(rows):
     header = ["one", "two", "three"]

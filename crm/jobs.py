@@ -7,6 +7,7 @@ each): a named row that a conditional update lets exactly one process claim.
   the same work is harmless).
 - A hold without a due time keeps work that only one process may do at a time (listening to
   a mailbox): renewed while the work goes on, taken over by another once it runs out.
+- A pace that all processes share: turns reserved ahead, a fixed spacing apart (a rate).
 """
 from __future__ import annotations
 
@@ -55,3 +56,16 @@ async def finish(name: str, holder: str, now: datetime, next_due: datetime, erro
 async def release(name: str, holder: str) -> None:
     """Let another process take the hold at once (a clean stop)."""
     await ScheduledJob.filter(name=name, holder=holder).update(holder="", held_until=None)
+
+
+async def reserve(name: str, count: int, spacing: timedelta, now: datetime) -> datetime:
+    """Reserve `count` turns, `spacing` apart, on a pace every process shares (the campaign
+    rate: a per-process limit would multiply by the number of workers). Returns when the first
+    turn is; the others follow it. The reservation is a conditional update, retried when another
+    process reserved meanwhile."""
+    await register(name, now)
+    while True:
+        booked_until = (await ScheduledJob.get(name=name)).due_at
+        start = max(booked_until, now)
+        if await ScheduledJob.filter(name=name, due_at=booked_until).update(due_at=start + spacing * count):
+            return start

@@ -2,10 +2,13 @@
 APScheduler is only the in-process ticker; what must happen once is claimed in our database
 (crm.jobs), so any number of processes run each job once."""
 
+from datetime import timedelta
+
 from crm.settings import Settings
+from jobs.campaigns import send_campaigns
 from jobs.ticker import Job
 
 
 def schedule(settings: Settings) -> list[Job]:
     """The jobs a worker process runs."""
-    return []
+    return [Job("campaign-sender", timedelta(seconds=1), send_campaigns, once=False)]

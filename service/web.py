@@ -12,7 +12,9 @@ from slack_bolt.async_app import AsyncApp
 from slack_sdk.signature import SignatureVerifier
 
 from bot.app import close_connections, open_connections
-from crm import db
+from crm import clock, db
+from crm.errors import NotFound
+from crm.mail import unsubscribe
 from crm.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -24,6 +26,10 @@ READY = web.AppKey("ready", asyncio.Event)  # set once migrations are applied
 HEALTH_TIMEOUT = 1.0  # seconds: a database that does not answer by then is unhealthy
 MAX_BODY = 1024 * 1024  # Slack's requests are a few kilobytes
 _templates = jinja2.Environment(loader=jinja2.FileSystemLoader(ROOT / "templates"), autoescape=True)
+
+
+def _page(name: str, status: int = 200, **values) -> web.Response:
+    return web.Response(text=_templates.get_template(name).render(**values), status=status, content_type="text/html")
 
 
 def filled_manifest(public_url: str) -> str:
@@ -79,6 +85,23 @@ def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Applicatio
             return web.Response(text="ready")
         return web.Response(status=503, text="starting")
 
+    async def unsubscribe_ask(request: web.Request) -> web.Response:
+        """Only a question: mail scanners open links, and must not unsubscribe anyone."""
+        return await _unsubscribe(request, done=False)
+
+    async def unsubscribe_now(request: web.Request) -> web.Response:
+        """The page's button, or a mail client's one-click (RFC 8058: List-Unsubscribe=One-Click)."""
+        return await _unsubscribe(request, done=True)
+
+    async def _unsubscribe(request: web.Request, done: bool) -> web.Response:
+        try:
+            address = unsubscribe.address_of(settings.secret_key, request.match_info["token"])
+        except NotFound as refused:
+            return _page("unsubscribe.html", status=404, problem=str(refused))
+        if done:
+            await unsubscribe.opt_out(address, "unsubscribed by its link", clock.now())
+        return _page("unsubscribe.html", address=address, done=done)
+
     async def setup_page(request: web.Request) -> web.Response:
         html = _templates.get_template("setup.html").render(
             missing=settings.missing_slack_credentials(),
@@ -94,4 +117,6 @@ def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Applicatio
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     app.router.add_get("/", setup_page)
+    app.router.add_get("/u/{token}", unsubscribe_ask)
+    app.router.add_post("/u/{token}", unsubscribe_now)
     return app

@@ -7,8 +7,12 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+from datetime import datetime
+
+from tortoise.exceptions import IntegrityError
 
 from crm.errors import NotFound
+from models import CampaignRecipient, OptOut
 
 SIGNATURE_BYTES = 16
 
@@ -35,6 +39,18 @@ def address_of(secret_key: str, given: str) -> str:
 
 def url(public_url: str, secret_key: str, address: str) -> str:
     return f"{public_url.rstrip('/')}/u/{token(secret_key, address)}"
+
+
+async def opt_out(address: str, reason: str, now: datetime) -> None:
+    """Put `address` on the opt-out list (asking twice changes nothing); the campaigns still
+    sending skip it too."""
+    address = address.strip().lower()
+    if not await OptOut.exists(address=address):
+        try:
+            await OptOut.create(address=address, reason=reason, created_at=now)
+        except IntegrityError:
+            pass  # asked twice at once
+    await CampaignRecipient.filter(address=address, status="pending").update(status="skipped", reason="opted out")
 
 
 def _signature(secret_key: str, payload: bytes) -> bytes:

@@ -1,0 +1,239 @@
+"""Campaigns: their use cases, the recipients written when sending starts, and the sending that
+workers share, against a real SMTP server on loopback."""
+from __future__ import annotations
+
+import asyncio
+import email
+import email.policy
+from datetime import timedelta
+
+import pytest
+import trustme
+
+from crm import clock, contacts, jobs, thirdparties
+from crm.campaigns import service
+from crm.campaigns.sender import Sender
+from crm.context import Context
+from crm.errors import Conflict, Forbidden, ValidationError
+from crm.mail import templates, unsubscribe
+from crm.settings import Settings
+from models import Campaign, CampaignRecipient, EmailTemplate, Event, OptOut, ThirdParty
+from crm.permissions import Actor
+from tests.conftest import ADMIN, ALICE, context
+from tests.smtp_server import SmtpServer
+
+FR_SUBJECT = "Nouveautés pour {{ thirdparty.name }}"
+BOB = Actor("U0BOB")
+
+
+@pytest.fixture
+async def ready(db):
+    await templates.ensure_defaults()
+    now = clock.now()
+    await EmailTemplate.create(name="campaign", language="fr", type="campaign", subject=FR_SUBJECT,
+                               text="Bonjour {{ contact.first_name }}", html="<p>Bonjour</p>",
+                               created_at=now, updated_at=now)
+
+
+@pytest.fixture
+def smtp():
+    with SmtpServer("plain", trustme.CA()) as server:
+        yield server
+
+
+def sending(server: SmtpServer | None, tmp_path, **overrides) -> Context:
+    settings = Settings(smtp_url=server.url() if server else None, data_dir=tmp_path, campaign_rate=1000,
+                        campaign_concurrency=2, mail_from="Acme <news@acme.example>",
+                        public_url="https://crm.acme.example", secret_key="test-secret",
+                        admins=frozenset({ADMIN.id}), **overrides)
+    return Context(ALICE, settings, clock)
+
+
+async def customers() -> dict[str, ThirdParty]:
+    new = lambda name, **values: thirdparties.create(context(), {"name": name, "type": "customer", **values})
+    made = {
+        "acme": await new("Acme", email="info@acme.example", language="en"),
+        "globex": await new("Globex", language="fr"),          # reached through its contact
+        "initech": await new("Initech"),                       # nobody to write to
+        "umbrella": await new("Umbrella", email="Legal@Umbrella.example"),
+        "hooli": await new("Hooli", email="bad@hooli.example"),
+        "other": await new("Other", type="prospect", email="x@other.example"),
+    }
+    await contacts.create(context(), made["globex"].id, {"first_name": "Zoë", "email": "zoe@globex.example"})
+    await contacts.create(context(), made["acme"].id, {"first_name": "Ann", "email": "INFO@acme.example"})
+    await OptOut.create(address="legal@umbrella.example", reason="unsubscribed", created_at=clock.now())
+    await ThirdParty.filter(name="Hooli").update(email="bad@@hooli.example")  # typed before today's checks
+    return made
+
+
+async def started(ctx: Context, target: str = "type:customer") -> int:
+    campaign = await service.create(ctx, "November news", "campaign", target)
+    await service.move(ctx, campaign.id, "schedule")
+    assert await service.start_due(ctx) == [campaign.id]
+    return campaign.id
+
+
+async def test_a_campaign_is_checked_when_created(ready):
+    with pytest.raises(ValidationError) as bad:
+        await service.create(context(), "News", "campaign", "type:customer colour:red")
+    assert "colour" in bad.value.message
+    with pytest.raises(ValidationError) as bad:
+        await service.create(context(), "News", "proposal", "")
+    assert bad.value.field == "template"
+    with pytest.raises(ValidationError) as bad:
+        await service.create(context(), "News", "campaign", "", send_at=clock.now() - timedelta(minutes=1))
+    assert bad.value.field == "send_at"
+    campaign = await service.create(context(), "News", "campaign", "")
+    with pytest.raises(Forbidden):
+        await service.move(context(BOB), campaign.id, "schedule")
+    await service.move(context(), campaign.id, "cancel")
+    with pytest.raises(Conflict, match="cannot be scheduled"):
+        await service.move(context(), campaign.id, "schedule")
+
+
+async def test_recipients_are_written_once_per_address_with_the_reason_of_each_skip(ready, tmp_path):
+    made = await customers()
+    campaign_id = await started(sending(None, tmp_path))
+    rows = {r.address: r for r in await CampaignRecipient.filter(campaign_id=campaign_id)}
+    assert {address: (r.status, r.reason.split(":")[0]) for address, r in rows.items()} == {
+        "info@acme.example": ("pending", ""),            # the contact and the third party: one email
+        "zoe@globex.example": ("pending", ""),
+        f"(no email address: {made['initech'].code})": ("skipped", "no email address"),
+        "legal@umbrella.example": ("skipped", "opted out"),
+        "bad@@hooli.example": ("skipped", "invalid address"),
+    }
+    assert rows["info@acme.example"].contact_id is not None  # the contact wins
+    assert rows["zoe@globex.example"].language == "fr"  # its third party's, the contact having none
+    assert (await Campaign.get(id=campaign_id)).status == "sending"
+    assert await service.start_due(sending(None, tmp_path)) == []  # started once
+
+
+async def test_the_sender_delivers_each_recipient_once_and_logs_it(ready, smtp, tmp_path):
+    made = await customers()
+    ctx = sending(smtp, tmp_path)
+    campaign_id = await started(ctx)
+    sender = Sender(ctx, "worker-1")
+    try:
+        assert await sender.run() == 2
+    finally:
+        await sender.close()
+    assert await service.finish_sent(ctx) == [campaign_id]
+    received = {m.recipients[0]: email.message_from_bytes(m.data, policy=email.policy.default)
+                for m in smtp.recorder.messages}
+    assert set(received) == {"info@acme.example", "zoe@globex.example"}
+    french = received["zoe@globex.example"]
+    assert str(french["Subject"]) == "Nouveautés pour Globex"  # the French variant
+    link = unsubscribe.url("https://crm.acme.example", "test-secret", "zoe@globex.example")
+    assert french["List-Unsubscribe"] == f"<{link}>"
+    assert french["List-Unsubscribe-Post"] == "List-Unsubscribe=One-Click"
+    recipient = await CampaignRecipient.get(campaign_id=campaign_id, address="zoe@globex.example")
+    assert french["Message-ID"] == recipient.message_id == f"<campaign-{campaign_id}-{recipient.id}@acme.example>"
+    assert recipient.status == "sent" and recipient.reason.startswith("250")
+    events = await Event.filter(code="CAMPAIGN_SENT").order_by("thirdparty_id")
+    assert [(e.thirdparty_id, e.user_id) for e in events] == [(made["acme"].id, "system"),
+                                                              (made["globex"].id, "system")]
+    tally = (await service.get(ctx, campaign_id))[1]
+    assert tally.counts == {"pending": 0, "sent": 2, "failed": 0, "bounced": 0, "skipped": 3}
+
+
+async def test_a_full_mailbox_is_tried_again_later_and_an_unknown_one_fails(ready, smtp, tmp_path):
+    await customers()
+    smtp.recorder.refuse = {"info@acme.example": "452 4.2.2 Mailbox full",
+                            "zoe@globex.example": "550 5.1.1 No such user"}
+    ctx = sending(smtp, tmp_path)
+    campaign_id = await started(ctx)
+    sender = Sender(ctx, "worker-1")
+    try:
+        await sender.run()
+        assert await sender.run() == 0  # the full mailbox waits for its next attempt
+        full = await CampaignRecipient.get(campaign_id=campaign_id, address="info@acme.example")
+        assert (full.status, full.attempts, full.reason) == ("pending", 1, "452 4.2.2 Mailbox full")
+        assert full.next_attempt_at > clock.now()
+        unknown = await CampaignRecipient.get(campaign_id=campaign_id, address="zoe@globex.example")
+        assert (unknown.status, unknown.reason) == ("failed", "550 5.1.1 No such user")
+        smtp.recorder.refuse = {}
+        await CampaignRecipient.filter(id=full.id).update(next_attempt_at=clock.now())
+        assert await sender.run() == 1
+    finally:
+        await sender.close()
+    assert (await CampaignRecipient.get(id=full.id)).status == "sent"
+    assert [m.recipients for m in smtp.recorder.messages] == [["info@acme.example"]]
+
+
+async def test_a_paused_campaign_sends_nothing_until_resumed(ready, smtp, tmp_path):
+    await customers()
+    ctx = sending(smtp, tmp_path)
+    campaign_id = await started(ctx)
+    await service.move(ctx, campaign_id, "pause")
+    sender = Sender(ctx, "worker-1")
+    try:
+        assert await sender.run() == 0
+        await service.move(ctx, campaign_id, "resume")
+        assert (await Campaign.get(id=campaign_id)).status == "sending"
+        assert await sender.run() == 2
+    finally:
+        await sender.close()
+
+
+async def test_the_batch_of_a_worker_that_died_is_sent_by_another(ready, smtp, tmp_path):
+    await customers()
+    ctx = sending(smtp, tmp_path)
+    await started(ctx)
+    dead = Sender(ctx, "worker-that-died")
+    assert len(await dead.claim()) == 2  # then it died before sending
+    alive = Sender(ctx, "worker-2")
+    try:
+        assert await alive.run() == 0  # its claim still holds
+        clock.freeze(clock.now() + timedelta(minutes=6))
+        assert await alive.run() == 2
+    finally:
+        clock.freeze(None)
+        await alive.close()
+        await dead.close()
+    assert len(smtp.recorder.messages) == 2
+
+
+async def test_turns_of_the_shared_rate_follow_each_other_across_processes(db):
+    now = clock.now()
+    spacing = timedelta(milliseconds=50)
+    starts = await asyncio.gather(*(jobs.reserve("rate", 10, spacing, now) for _ in range(4)))
+    assert sorted(starts) == [now + spacing * 10 * n for n in range(4)]  # no two reservations overlap
+
+
+@pytest.mark.postgres_only
+async def test_two_workers_share_a_campaign_and_each_address_gets_one_email(ready, smtp, tmp_path):
+    for number in range(120):
+        await thirdparties.create(context(), {"name": f"Customer {number}", "type": "customer",
+                                              "email": f"reader{number}@example.com"})
+    ctx = sending(smtp, tmp_path)
+    await started(ctx)
+    workers = [Sender(ctx, f"worker-{n}") for n in range(2)]
+    try:
+        handled = await asyncio.gather(*(worker.run() for worker in workers))
+    finally:
+        await asyncio.gather(*(worker.close() for worker in workers))
+    assert sum(handled) == 120 and all(handled)  # both took part
+    addresses = [m.recipients[0] for m in smtp.recorder.messages]
+    assert len(addresses) == len(set(addresses)) == 120
+
+
+async def test_the_unsubscribe_link_asks_then_one_click_opts_out_and_skips_what_is_pending(ready, server, http,
+                                                                                         tmp_path):
+    await customers()
+    campaign_id = await started(sending(None, tmp_path))
+    link = unsubscribe.url(server.url, server.settings.secret_key, "Zoe@Globex.example")
+    async with http.get(link) as asked:  # what a mail scanner opening the link does
+        assert asked.status == 200 and "Unsubscribe?" in await asked.text()
+    assert not await OptOut.exists(address="zoe@globex.example")
+    async with http.post(link, data="List-Unsubscribe=One-Click",
+                         headers={"Content-Type": "application/x-www-form-urlencoded"}) as clicked:
+        assert clicked.status == 200 and "You are unsubscribed" in await clicked.text()
+    async with http.post(link) as again:  # twice changes nothing
+        assert again.status == 200
+    assert await OptOut.filter(address="zoe@globex.example").count() == 1
+    pending = await CampaignRecipient.get(campaign_id=campaign_id, address="zoe@globex.example")
+    assert (pending.status, pending.reason) == ("skipped", "opted out")
+    forged = link.rsplit(".", 1)[0] + ".AAAAAAAAAAAAAAAAAAAAAA"
+    async with http.post(forged) as refused:
+        assert refused.status == 404 and "not valid" in await refused.text()
+    assert await OptOut.all().count() == 2  # Umbrella's, and Zoë's

@@ -1,8 +1,8 @@
 """What hangs off a third party: the one list merge and erasure go through.
 
 Merging moves each kind to the kept record; erasing (right to erasure) deletes it, except
-what the books must keep. Kinds that come later (campaign recipients, logged emails,
-attached files) join `KINDS`, and merge and erasure handle them with no change of their own.
+what the books must keep. Kinds that come later (logged incoming emails, attached files) join
+`KINDS`, and merge and erasure handle them with no change of their own.
 """
 from __future__ import annotations
 
@@ -62,7 +62,12 @@ KINDS = (
     Kind("contacts", "crm_contact"),
     Documents("documents", "crm_document"),
     Kind("events", "crm_event"),
+    # an erased address that had opted out stays on the opt-out list (crm_opt_out is not here)
+    Kind("campaign recipients", "crm_campaign_recipient"),
+    Kind("sent emails", "crm_sent_email"),
 )
+# Rows naming a contact, which follow it when two same-email contacts become one.
+CONTACT_REFERENCES = ("crm_event", "crm_campaign_recipient", "crm_sent_email")
 # Rows that belong to the third party itself and go with it.
 OWN_ROWS = (("crm_custom_value", "thirdparty_id"), ("crm_thirdparty_tag", "crm_thirdparty_id"),
             ("crm_thirdparty_rep", "crm_thirdparty_id"))
@@ -97,6 +102,7 @@ async def fold_contact(uow: UnitOfWork, duplicate_id: int, survivor_id: int) -> 
             await link.delete(using_db=connection)
         else:
             await DocumentContact.filter(id=link.id).using_db(connection).update(contact_id=survivor_id)
-    await connection.execute_query(sql(connection, "UPDATE crm_event SET contact_id = ? WHERE contact_id = ?"),
-                                   [survivor_id, duplicate_id])
+    for table in CONTACT_REFERENCES:
+        await connection.execute_query(sql(connection, f"UPDATE {table} SET contact_id = ? WHERE contact_id = ?"),
+                                       [survivor_id, duplicate_id])
     await Contact.filter(id=duplicate_id).using_db(connection).delete()

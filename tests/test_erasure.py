@@ -8,7 +8,10 @@ from crm.context import Context
 from crm.documents import service as documents
 from crm.errors import Forbidden
 from crm.filestore import FileStore
-from models import Contact, CustomFieldValue, Document, DocumentContact, Event, ThirdParty
+from models import (
+    Campaign, CampaignRecipient, Contact, CustomFieldValue, Document, DocumentContact, Event, OptOut, SentEmail,
+    ThirdParty,
+)
 from tests.conftest import ADMIN, ALICE, context
 
 
@@ -20,13 +23,21 @@ async def customer_with_history():
     invoice = await documents.create(context(), "invoice", tp.id)
     await documents.add_line(context(), invoice.id, {"label": "Work", "unit_price": "100", "vat_rate": "20"})
     await documents.apply_move(context(), invoice.id, "validate")
+    now = clock.now()
+    campaign = await Campaign.create(name="News", template_name="campaign", created_at=now, updated_at=now)
+    await CampaignRecipient.create(campaign=campaign, address="jane@doe.example", thirdparty_id=tp.id,
+                                   contact_id=jane.id, status="skipped", reason="opted out")
+    await OptOut.create(address="jane@doe.example", created_at=now)
+    await SentEmail.create(message_id="<1@acme.example>", thirdparty_id=tp.id, contact_id=jane.id,
+                           address="jane@doe.example", subject="Hello", sent_by=ALICE.id, sent_at=now)
     return tp, jane, draft, invoice
 
 
 async def test_erasure_removes_the_person_and_keeps_the_books(db):
     tp, jane, draft, invoice = await customer_with_history()
     plan = await erasure.plan(context(ADMIN), tp.id)
-    assert plan.going == {"contacts": 1, "documents": 1, "events": 5} and plan.kept_documents == 1
+    assert plan.going == {"contacts": 1, "documents": 1, "events": 5, "campaign recipients": 1, "sent emails": 1}
+    assert plan.kept_documents == 1
     await erasure.erase(context(ADMIN), tp.id)
     assert not await ThirdParty.filter(id=tp.id).exists()
     assert not await Contact.filter(id=jane.id).exists() and not await Document.filter(id=draft.id).exists()
@@ -38,6 +49,8 @@ async def test_erasure_removes_the_person_and_keeps_the_books(db):
     [event] = await Event.all()
     assert (event.code, event.user_id, event.thirdparty_id) == ("COMPANY_DELETE", ADMIN.id, None)
     assert "Jane" not in json.dumps([event.label, event.details])
+    assert not await CampaignRecipient.exists() and not await SentEmail.exists()
+    assert await OptOut.exists(address="jane@doe.example")  # an erased address stays opted out
 
 
 async def test_only_admins_erase(db):

@@ -2,11 +2,12 @@
 removed record moving to the kept one, all or nothing; and the likely duplicate pairs."""
 import pytest
 
-from crm import contacts, customfields, duplicates, merge, thirdparties
+from crm import clock, contacts, customfields, duplicates, merge, thirdparties
 from crm.documents import service as documents
 from crm.errors import Conflict, ValidationError
 from models import (
-    Contact, CustomFieldValue, Document, DocumentContact, Event, ThirdParty, ThirdPartyAlias,
+    Campaign, CampaignRecipient, Contact, CustomFieldValue, Document, DocumentContact, Event, SentEmail, ThirdParty,
+    ThirdPartyAlias,
 )
 from tests import faults
 from tests.conftest import ADMIN, ALICE, context
@@ -30,6 +31,13 @@ async def pair():
     for doc_type in ("proposal", "order", "intervention", "invoice"):
         document = await documents.create(context(), doc_type, removed.id)
         await documents.set_contacts(context(), document.id, "billing", [jane_removed.id])
+    # what email leaves: a campaign's recipient and a one-off email, both to the removed Jane
+    now = clock.now()
+    campaign = await Campaign.create(name="News", template_name="campaign", created_at=now, updated_at=now)
+    await CampaignRecipient.create(campaign=campaign, address="jane@acme.example", thirdparty_id=removed.id,
+                                   contact_id=jane_removed.id, status="sent")
+    await SentEmail.create(message_id="<1@acme.example>", thirdparty_id=removed.id, contact_id=jane_removed.id,
+                           address="jane@acme.example", subject="Hello", sent_by=ALICE.id, sent_at=now)
     return kept, removed, jane_kept
 
 
@@ -44,7 +52,8 @@ async def test_the_plan_says_field_by_field_what_the_kept_record_becomes(db):
     assert outcomes["Tags"].result == "lyon, vip" and outcomes["Sales reps"].result == "U0BOB, U0CAROL"
     assert outcomes["Size"].result == "10" and outcomes["Size"].other_dropped
     assert outcomes["Segment"].result == "retail"
-    assert plan.moving == {"contacts": 2, "documents": 4, "events": 7} and plan.same_email_contacts == 1
+    assert plan.moving == {"contacts": 2, "documents": 4, "events": 7, "campaign recipients": 1, "sent emails": 1}
+    assert plan.same_email_contacts == 1
 
 
 async def test_a_merge_moves_everything_and_keeps_the_removed_code(db):
@@ -67,6 +76,8 @@ async def test_a_merge_moves_everything_and_keeps_the_removed_code(db):
     links = await DocumentContact.all()
     assert len(links) == 4 and {link.contact_id for link in links} == {jane_kept.id}
     assert await Event.filter(thirdparty_id=removed.id).count() == 0
+    for emailed in (await CampaignRecipient.all(), await SentEmail.all()):
+        assert [(row.thirdparty_id, row.contact_id) for row in emailed] == [(kept.id, jane_kept.id)]
     events_after = await Event.filter(thirdparty_id=kept.id).exclude(code__in=["COMPANY_MODIFY", "COMPANY_MERGE"]).count()
     assert events_after == events
     merged = await Event.get(code="COMPANY_MERGE")

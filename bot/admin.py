@@ -1,4 +1,5 @@
-"""`/crm settings` (admins): company details for documents, numbering masks and custom fields."""
+"""`/crm settings` (admins): company details for documents, numbering masks, custom fields and
+email templates."""
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +13,7 @@ from slack_bolt.async_app import AsyncApp
 from bot.blocks import (
     actions, button, context, divider, header, input_block, modal, option, plain_section, text_input,
 )
-from bot import forms
+from bot import forms, mail_views
 from bot.forms import form_state, read_form_state
 from bot.payloads import Stale, action, form_values, record_id, selected_value
 from bot.surface import Interaction, Surface, acked, submission
@@ -21,6 +22,7 @@ from crm.context import Context
 from crm.customfields import FieldDefinition
 from crm.documents.printable import Company
 from crm.errors import ValidationError
+from crm.mail import templates
 from crm.permissions import require_admin
 
 SETTINGS = "settings"
@@ -64,6 +66,7 @@ async def settings_modal(ctx: Context) -> dict:
             blocks.append(context("None yet."))
         blocks.append(actions(button(f"Add a field to {label}", "customfield_add", applies_to),
                               block_id=f"add.{applies_to}"))
+    blocks += mail_views.templates_section(await templates.all_templates(ctx))
     return modal("CRM settings", blocks, callback_id=SETTINGS,
                  private_metadata=form_state(numbering.mask_versions(current)))
 
@@ -154,15 +157,17 @@ def definition_input(state: dict) -> dict:
     }
 
 
-def register(app: AsyncApp, surface: Surface) -> None:
-    def refresh_settings(it: Interaction):
-        """After a field form: the settings form beneath it, shown again with the change."""
-        async def refresh() -> None:
-            view_id = it.body["view"].get("previous_view_id")
-            if view_id:
-                await it.client.views_update(view_id=view_id, view=await settings_modal(it.ctx))
-        return refresh
+def refresh_settings(it: Interaction):
+    """After a form pushed over the settings (a field, a template): the settings form beneath
+    it, shown again with the change."""
+    async def refresh() -> None:
+        view_id = it.body["view"].get("previous_view_id")
+        if view_id:
+            await it.client.views_update(view_id=view_id, view=await settings_modal(it.ctx))
+    return refresh
 
+
+def register(app: AsyncApp, surface: Surface) -> None:
     async def save_settings(it: Interaction):
         form = read_form_state(it.body["view"].get("private_metadata", ""), of_record=False)
         state = form_values(it.body)

@@ -36,8 +36,9 @@ HELP = [
     ("/crm delete REF", "admins: delete a third party for good (right to erasure), after confirmation"),
     ("/crm quote|order|intervention|invoice REF", "a new document for a third party, in its editor"),
     ("/crm doc DOCREF", "a document's card: validate, sign, convert, pay, PDF (DOCREF: its ref, or (PROV12) for a draft)"),
+    ("/crm mail REF [TEMPLATE]", "email one of REF's contacts from a template, a document's PDF attached if you like"),
     ("/crm products [TEXT]", "the product catalogue, searched; admins add and edit products"),
-    ("/crm settings", "admins: numbering masks and custom fields"),
+    ("/crm settings", "admins: company details, numbering masks, custom fields and email templates"),
 ]
 
 

@@ -12,10 +12,12 @@ from pathlib import Path
 
 import pytest
 
-from bot import cards, forms
+from bot import cards, forms, mail_views
 from crm.agenda import EventRecord
 from crm.customfields import FieldDefinition
 from crm.fieldtypes import FieldSpec
+from crm.mail import templates
+from crm.mail.oneoff import MailForm, Recipient
 from crm.records import ContactRecord, ThirdPartyRecord
 from crm.thirdparties import Card
 
@@ -50,12 +52,26 @@ def sample_fields() -> list[FieldSpec]:
             FieldSpec(key="employees", label="Employees", field_type="integer", required=True)]
 
 
+def sample_mail_modal() -> dict:
+    """The /crm mail form to Jane, with the proposal attached and its preview."""
+    card = sample_card()
+    jane, document = card.contacts[0], templates.SAMPLE_DOCUMENT
+    recipients = [Recipient(f"contact:{jane.id}", jane.full_name, jane.email, jane),
+                  Recipient("thirdparty", card.thirdparty.name, card.thirdparty.email, None)]
+    form = MailForm(card.thirdparty, recipients, ["proposal", "thirdparty"], [document])
+    preview = templates.render(templates.TemplateRecord(0, **templates.default_values("proposal")), templates.variables(
+        thirdparty=card.thirdparty, contact=jane, document=document, user_name="alice",
+        company=templates.SAMPLE_COMPANY, unsubscribe_url=""))
+    return mail_views.mail_modal(form, mail_views.MailChoice(recipients[0].key, "proposal", document.id), preview)
+
+
 EXAMPLES = {
     "record_card": lambda: cards.record_card(sample_card(), can_write=True),
     "shared_card": lambda: cards.record_card(sample_card(), private=False, names={"U0ALICE": "alice"},
                                              shared_by="U0ALICE"),
     "create_modal": lambda: forms.new_thirdparty_modal(sample_fields()),
     "help": cards.help_message,
+    "mail_modal": sample_mail_modal,
 }
 
 

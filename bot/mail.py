@@ -1,0 +1,125 @@
+"""Email in Slack: `/crm mail REF [TEMPLATE]` opens a form with the recipient, the template, a
+document to attach and a preview that follows the choices; sending is said at once in the
+asker's conversation with the app, then confirmed when the mail server took the email, or
+told why not. Admins keep the templates from `/crm settings`."""
+from __future__ import annotations
+
+from slack_bolt.async_app import AsyncApp
+
+from bot import admin
+from bot import mail_views as views
+from bot.parser import Command
+from bot.payloads import Stale, form_values, record_id, selected_value
+from bot.surface import Interaction, Surface, acked, submission
+from crm import thirdparties
+from crm.errors import NotFound, ValidationError
+from crm.mail import oneoff, templates
+from crm.mail.oneoff import Letter
+from crm.permissions import require_admin
+
+
+async def start(it: Interaction, command: Command) -> None:
+    """`/crm mail REF [TEMPLATE]`: the email form, starting from TEMPLATE or the third party's default."""
+    ref = command.ref()
+    template = command.after(1) or oneoff.DEFAULT_TEMPLATE
+
+    async def build() -> dict:
+        thirdparty = await thirdparties.resolve(it.ctx, ref)
+        form = await oneoff.form(it.ctx, thirdparty.id)
+        if template not in form.templates:
+            raise NotFound(f"There is no email template named {template!r}; the templates are: "
+                           + ", ".join(form.templates) + ".")
+        return await _form_view(it, form, views.MailChoice(form.recipients[0].key, template, None))
+
+    await it.open_form(build)
+
+
+async def _form_view(it: Interaction, form: oneoff.MailForm, choice: views.MailChoice) -> dict:
+    """The form with the email as the choices make it, or why it cannot be made."""
+    try:
+        letter = await _letter(it, form.thirdparty.id, choice)
+        preview = letter.rendered
+    except ValidationError as error:
+        preview = error.message
+    return views.mail_modal(form, choice, preview)
+
+
+async def _letter(it: Interaction, thirdparty_id: int, choice: views.MailChoice) -> Letter:
+    return await oneoff.prepare(it.ctx, thirdparty_id, to=choice.to, template_name=choice.template,
+                                document_id=choice.document, user_name=await _own_name(it))
+
+
+async def _own_name(it: Interaction) -> str:
+    """The asker's Slack display name: emails go from it."""
+    return (await it.names([it.user_id])).get(it.user_id, "")
+
+
+async def _send(it: Interaction, letter: Letter) -> None:
+    """Said at once in the asker's conversation with the app, then sent (the PDF made first,
+    if one is attached), then confirmed, or told why not."""
+    sender_name = await _own_name(it)
+
+    async def make(channel: str) -> dict:
+        attachment = (await oneoff.document_attachment(it.ctx, letter.document, it.surface.pdf_renderer())
+                      if letter.document else None)
+        sent = await oneoff.send(it.ctx, letter, sender_name=sender_name, attachment=attachment)
+        return views.mail_sent(letter, sent)
+
+    await it.deliver(promised=f"Sending “{letter.rendered.subject}”…", progress=views.mail_sending(letter),
+                     make=make, failed=lambda reason: views.mail_failed(letter, reason))
+
+
+def register(app: AsyncApp, surface: Surface) -> None:
+    async def update_preview(it: Interaction) -> None:
+        view = it.body.get("view") or {}
+        form = await oneoff.form(it.ctx, record_id(view.get("private_metadata", "")))
+        choice = views.read_choice(form_values(it.body))
+        await it.client.views_update(view_id=view["id"], view=await _form_view(it, form, choice))
+
+    async def send(it: Interaction):
+        thirdparty_id = record_id(it.body["view"].get("private_metadata", ""))
+        letter = await _letter(it, thirdparty_id, views.read_choice(form_values(it.body)))
+        return {}, lambda: _send(it, letter)
+
+    app.action(views.PREVIEW)(acked(surface, update_preview))
+    app.view(views.MAIL)(submission(surface, send))
+
+    async def add_template(it: Interaction) -> None:
+        await it.open_form(lambda: _admin_form(it, views.template_modal(None, it.reader)), push=True)
+
+    async def template_menu(it: Interaction) -> None:
+        choice, _, template_id = selected_value(it.body).partition(":")
+        if choice not in ("edit", "delete"):
+            raise Stale(choice[:40])
+
+        async def build() -> dict:
+            template = await templates.get(it.ctx, record_id(template_id))
+            return await _admin_form(it, views.template_modal(template, it.reader) if choice == "edit"
+                                     else views.template_delete_modal(template))
+
+        await it.open_form(build, push=True)
+
+    async def create_template(it: Interaction):
+        await templates.create(it.ctx, views.read_template(form_values(it.body)))
+        return {}, admin.refresh_settings(it)
+
+    async def update_template(it: Interaction):
+        template_id = record_id(it.body["view"].get("private_metadata", ""))
+        await templates.update(it.ctx, template_id, views.read_template(form_values(it.body)))
+        return {}, admin.refresh_settings(it)
+
+    async def delete_template(it: Interaction):
+        await templates.delete(it.ctx, record_id(it.body["view"].get("private_metadata", "")))
+        return {}, admin.refresh_settings(it)
+
+    app.action("template_add")(acked(surface, add_template))
+    app.action("template_menu")(acked(surface, template_menu))
+    app.view(views.TEMPLATE_NEW)(submission(surface, create_template))
+    app.view(views.TEMPLATE_EDIT)(submission(surface, update_template))
+    app.view(views.TEMPLATE_DELETE)(submission(surface, delete_template))
+
+
+async def _admin_form(it: Interaction, view: dict) -> dict:
+    """Template forms are for admins: anyone else is told so instead."""
+    require_admin(it.ctx.actor, "change email templates")
+    return view

@@ -11,7 +11,7 @@ from bot import mail_views as views
 from bot.parser import Command
 from bot.payloads import Stale, form_values, record_id, selected_value
 from bot.surface import Interaction, Surface, acked, submission
-from crm import thirdparties
+from crm import pending, thirdparties
 from crm.errors import NotFound, ValidationError
 from crm.mail import oneoff, templates
 from crm.mail.oneoff import Letter
@@ -79,7 +79,12 @@ def register(app: AsyncApp, surface: Surface) -> None:
     async def send(it: Interaction):
         thirdparty_id = record_id(it.body["view"].get("private_metadata", ""))
         letter = await _letter(it, thirdparty_id, views.read_choice(form_values(it.body)))
-        return {}, lambda: _send(it, letter)
+
+        async def claim() -> int:  # one sending per form, however many times it is submitted
+            return thirdparty_id
+
+        claimed = await pending.once(it.ctx, f"mail:{it.body['view']['id']}", "mail.send", claim)
+        return {}, None if claimed.repeated else (lambda: _send(it, letter))
 
     app.action(views.PREVIEW)(acked(surface, update_preview))
     app.view(views.MAIL)(submission(surface, send))

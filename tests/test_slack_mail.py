@@ -92,6 +92,9 @@ async def test_a_rep_emails_a_contact_with_the_proposal_attached(alice, slack, s
 
     view = await choose(alice, slack, view, "to", "thirdparty")  # the third party's own address: English
     assert "Subject: Our proposal" in texts(view) and "Hello," in texts(view)
+    view = await choose(alice, slack, view, "template", "thirdparty")
+    assert "Subject: News from" in texts(view)
+    view = await choose(alice, slack, view, "template", "proposal")
     view = await choose(alice, slack, view, "to", f"contact:{jane.id}")
     view = await choose(alice, slack, view, "document", str(document.id))
     assert f"ci-joint Proposal (PROV{document.id})." in texts(view)

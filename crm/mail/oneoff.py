@@ -138,10 +138,10 @@ async def send(ctx: Context, letter: Letter, *, sender_name: str, attachment: At
     NotSent with the server's answer otherwise, and nothing recorded."""
     require_writer(ctx.actor, "send emails")
     mail_from = Mailbox.parse(ctx.settings.mail_from)
-    draft = Draft(sender=Mailbox(mail_from.address, sender_name), to=Mailbox(letter.recipient.address,
-                                                                               letter.recipient.name),
-                  subject=letter.rendered.subject, text=letter.rendered.text, html=letter.rendered.html,
-                  reply_to=mail_from, attachments=(attachment,) if attachment else ())
+    recipient, rendered = letter.recipient, letter.rendered
+    draft = Draft(sender=Mailbox(mail_from.address, sender_name), to=Mailbox(recipient.address, recipient.name),
+                  subject=rendered.subject, text=rendered.text, html=rendered.html or None, reply_to=mail_from,
+                  attachments=(attachment,) if attachment else ())
     outgoing = compose(draft, envelope_from=ctx.settings.mail_from)
     transport = open_transport(ctx.settings.smtp_url, ctx.settings.data_dir)
     try:
@@ -151,7 +151,7 @@ async def send(ctx: Context, letter: Letter, *, sender_name: str, attachment: At
     finally:
         await transport.close()
     await _record(ctx, letter, outgoing.message_id)
-    return SentRecord(outgoing.message_id, letter.recipient.address, letter.rendered.subject, accepted.answer)
+    return SentRecord(outgoing.message_id, recipient.address, rendered.subject, accepted.answer)
 
 
 def _failure_words(failure: SendFailure) -> str:

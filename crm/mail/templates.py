@@ -14,7 +14,7 @@ templates/emails/ and inserted when missing (`ensure_defaults`, at start-up).
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
 from pathlib import Path
@@ -23,7 +23,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from tortoise.exceptions import IntegrityError
 
-from crm import clock, validators
+from crm import clock, records, validators
 from crm.context import Context
 from crm.documents.printable import Company
 from crm.errors import NotFound, ValidationError
@@ -213,7 +213,7 @@ async def delete(ctx: Context, template_id: int) -> TemplateRecord:
 
 def _clean(values: dict) -> dict:
     """The template's fields checked, and the template rendered against sample data."""
-    name = validators.text("name", "Name", str(values.get("name") or ""), max_length=NAME_MAX_LENGTH).strip()
+    name = validators.text("name", "Name", str(values.get("name") or ""), max_length=NAME_MAX_LENGTH)
     if not name:
         raise ValidationError("name", "Name: give the template a name, e.g. proposal.")
     template_type = str(values.get("type") or "")
@@ -243,7 +243,7 @@ async def _require_free(uow, cleaned: dict, template_id: int | None) -> None:
 
 
 def _record(row: EmailTemplate) -> TemplateRecord:
-    return TemplateRecord(**{f.name: getattr(row, f.name) for f in fields(TemplateRecord)})
+    return records.record(TemplateRecord, row)
 
 
 # --- defaults ---

@@ -176,3 +176,21 @@ async def test_an_ambiguous_show_names_how_many_more(db, alice):
     answer = await alice.ask("show Acme")
     assert "2 more are not listed" in texts(answer)
     assert texts(answer).count("thirdparty_show") == thirdparties.MAX_REF_MATCHES
+
+
+async def test_a_word_many_records_hold_follows_every_change_of_them(db):
+    """On PostgreSQL such a word is counted and ranked from an index of the records' words (migration
+    0011), kept in step by triggers with whatever writes the rows."""
+    await many([f"Boulangerie {n:02}" for n in range(search.TYPOS_BELOW)], town="Paris")  # one statement
+    bistro = await new("Bistro Parisien")
+    moved = await ThirdParty.get(name="Boulangerie 00")
+    assert await names_found("paris", page_size=2) == ["Bistro Parisien", "Boulangerie 00"]
+    await thirdparties.update(context(ALICE), bistro.id, {"name": "Paris Bistro"})
+    await thirdparties.update(context(ALICE), moved.id, {"town": "Lyon"})
+    await ThirdParty.filter(name="Boulangerie 01").delete()
+    globex = await new("Globex")
+    await contacts.create(context(ALICE), globex.id, {"first_name": "Jean", "email": "jean@paris.example"})
+    page = await search.find(context(), "paris", page_size=3)
+    assert ([tp.name for tp in page.records], page.total) == (["Paris Bistro", "Boulangerie 02", "Boulangerie 03"],
+                                                            search.TYPOS_BELOW)
+    assert (await search.find(context(), "parisien")).total == 0

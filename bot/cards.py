@@ -138,6 +138,8 @@ def _card_buttons(card: Card, can_write: bool) -> dict:
     elements = []
     if can_write:
         elements += [button("Edit", "thirdparty_edit", value), button("Add contact", "contact_add", value)]
+        if tp.email or any(c.email for c in card.contacts):
+            elements.append(button("Send email", "mail_open", value))
         elements.append({"type": "overflow", "action_id": "document_new", "options": [
             option(f"New {label.lower()}", f"{tp.id}:{doc_type}") for doc_type, label in DOCUMENT_TYPES.items()]})
         if card.contacts:

@@ -9,7 +9,7 @@ from slack_bolt.async_app import AsyncApp
 from bot import admin
 from bot import mail_views as views
 from bot.parser import Command
-from bot.payloads import Stale, form_values, record_id, selected_value
+from bot.payloads import Stale, action, form_values, record_id, selected_value
 from bot.surface import Interaction, Surface, acked, submission
 from crm import pending, thirdparties
 from crm.errors import NotFound, ValidationError
@@ -24,14 +24,18 @@ async def start(it: Interaction, command: Command) -> None:
     template = command.after(1) or oneoff.DEFAULT_TEMPLATE
 
     async def build() -> dict:
-        thirdparty = await thirdparties.resolve(it.ctx, ref)
-        form = await oneoff.form(it.ctx, thirdparty.id)
-        if template not in form.templates:
-            raise NotFound(f"There is no email template named {template!r}; the templates are: "
-                           + ", ".join(form.templates) + ".")
-        return await _form_view(it, form, views.MailChoice(form.recipients[0].key, template, None))
+        return await new_form(it, (await thirdparties.resolve(it.ctx, ref)).id, template)
 
     await it.open_form(build)
+
+
+async def new_form(it: Interaction, thirdparty_id: int, template: str = oneoff.DEFAULT_TEMPLATE) -> dict:
+    """The email form to the third party's first address, from `template`."""
+    form = await oneoff.form(it.ctx, thirdparty_id)
+    if template not in form.templates:
+        raise NotFound(f"There is no email template named {template!r}; the templates are: "
+                       + ", ".join(form.templates) + ".")
+    return await _form_view(it, form, views.MailChoice(form.recipients[0].key, template, None))
 
 
 async def _form_view(it: Interaction, form: oneoff.MailForm, choice: views.MailChoice) -> dict:
@@ -86,6 +90,11 @@ def register(app: AsyncApp, surface: Surface) -> None:
         claimed = await pending.once(it.ctx, f"mail:{it.body['view']['id']}", "mail.send", claim)
         return {}, None if claimed.repeated else (lambda: _send(it, letter))
 
+    async def open_from_card(it: Interaction) -> None:
+        thirdparty_id = record_id(action(it.body).get("value", ""))
+        await it.open_form(lambda: new_form(it, thirdparty_id))
+
+    app.action("mail_open")(acked(surface, open_from_card))
     app.action(views.PREVIEW)(acked(surface, update_preview))
     app.view(views.MAIL)(submission(surface, send))
 

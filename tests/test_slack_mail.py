@@ -129,9 +129,11 @@ async def test_a_rep_emails_a_contact_with_the_proposal_attached(alice, slack, s
 
 
 async def test_a_refusal_is_said_with_the_servers_answer_and_nothing_is_recorded(alice, slack, smtp):
-    await acme_with_a_proposal()
+    document, _ = await acme_with_a_proposal()
     smtp.recorder.refuse["jane@acme.example"] = "550 5.1.1 No such user here"
-    await alice.command("mail Acme")  # the third party's default template
+    card = await alice.ask("show Acme")
+    assert '"action_id": "mail_open"' in texts(card)
+    await alice.action("mail_open", str(document.thirdparty_id))  # the card's button: the third party's template
     view = (await slack.wait_for("views.open"))[-1].args["view"]
     assert "Subject: News from" in texts(view)
     await alice.submit_form(view)

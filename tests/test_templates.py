@@ -36,6 +36,8 @@ def sample(contact=SAMPLE_CONTACT, document=SAMPLE_DOCUMENT) -> dict:
     "{{ contact.__init__.__globals__ }}",
     "{% set x = company.update({'name': 'evil'}) %}{{ x }}",
     "{{ [].append(1) }}",
+    "{{ '{0.__class__}'.format(thirdparty) }}",
+    "{{ (thirdparty|attr('__class__')) }}",
 ])
 async def test_the_sandbox_refuses_what_reaches_past_the_data_at_save(db, source):
     with pytest.raises(ValidationError) as error:

@@ -6,7 +6,7 @@ trigram index: each match is checked in its row, and reading the rows is most of
 is a row of crm_thirdparty_word, whose index carries what ranking needs (the folded name and
 its key): the matches of a word are counted and ranked from that index alone. The distinct
 words are listed in crm_search_vocabulary, where a trigram index finds those holding a typed
-word. Triggers keep both in step with every insert and every change of the search text or
+word, and the indexes of the words and of their reverse those one letter away from it. Triggers keep both in step with every insert and every change of the search text or
 name, whoever writes them (the domain, an import, a migration); deleting a third party deletes
 its words (ON DELETE CASCADE). A word no record holds any more stays in the vocabulary and
 finds nothing. The vocabulary has no unique index: two transactions adding the same new word
@@ -60,6 +60,8 @@ POSTGRES = [
     "CREATE INDEX crm_thirdparty_word_thirdparty ON crm_thirdparty_word (thirdparty_id)",
     "CREATE INDEX crm_search_vocabulary_word ON crm_search_vocabulary (word)",
     "CREATE INDEX crm_search_vocabulary_trgm ON crm_search_vocabulary USING gin (word gin_trgm_ops)",
+    # the typos of a word: the words starting with its first half or ending with its second (crm.search)
+    "CREATE INDEX crm_search_vocabulary_reversed ON crm_search_vocabulary (reverse(word))",
     # statistics for the first searches' plans (VACUUM, which lets them read the index alone, cannot run in
     # a migration's transaction: autovacuum soon does; until then they also read the table)
     "ANALYZE crm_thirdparty_word",

@@ -6,9 +6,10 @@ trigram index: each match is checked in its row, and reading the rows is most of
 is a row of crm_thirdparty_word, whose index carries what ranking needs (the folded name and
 its key): the matches of a word are counted and ranked from that index alone. The distinct
 words are listed in crm_search_vocabulary, where a trigram index finds those holding a typed
-word, and the indexes of the words and of their reverse those one letter away from it. Triggers keep both in step with every insert and every change of the search text or
-name, whoever writes them (the domain, an import, a migration); deleting a third party deletes
-its words (ON DELETE CASCADE). A word no record holds any more stays in the vocabulary and
+word, and the indexes of the words and of their reverse those one letter away from it.
+Triggers keep both in step with every insert and every change of the search text or name,
+whoever writes them (the domain, an import, a migration); deleting a third party deletes its
+words (ON DELETE CASCADE). A word no record holds any more stays in the vocabulary and
 finds nothing. The vocabulary has no unique index: two transactions adding the same new word
 would otherwise wait on each other, and could deadlock; a duplicate is harmless.
 
@@ -22,15 +23,16 @@ CREATE FUNCTION crm_search_words(search_text TEXT) RETURNS SETOF TEXT LANGUAGE s
     SELECT DISTINCT word FROM unnest(string_to_array(search_text, ' ')) AS word WHERE word NOT IN ('', '|')
 $$"""
 INDEX_WORDS = """
-CREATE FUNCTION crm_index_thirdparty_words(ids INT[]) RETURNS void LANGUAGE sql AS $$
+CREATE FUNCTION crm_index_thirdparty_words(ids INT[]) RETURNS void LANGUAGE plpgsql AS $$
+BEGIN  -- PL/pgSQL keeps its statements' plans for the session (an SQL function plans them at each call)
     DELETE FROM crm_thirdparty_word WHERE thirdparty_id = ANY(ids);
     INSERT INTO crm_thirdparty_word (word, thirdparty_id, name_fold, name_key)
-        SELECT found, t.id, t.name_fold, t.name_key FROM crm_thirdparty t, crm_search_words(t.search_text) AS found
+        SELECT held, t.id, t.name_fold, t.name_key FROM crm_thirdparty t, crm_search_words(t.search_text) AS held
         WHERE t.id = ANY(ids);
     INSERT INTO crm_search_vocabulary (word)
-        SELECT DISTINCT found FROM crm_thirdparty t, crm_search_words(t.search_text) AS found
-        WHERE t.id = ANY(ids) AND NOT EXISTS (SELECT 1 FROM crm_search_vocabulary v WHERE v.word = found);
-$$"""
+        SELECT DISTINCT held FROM crm_thirdparty t, crm_search_words(t.search_text) AS held
+        WHERE t.id = ANY(ids) AND NOT EXISTS (SELECT 1 FROM crm_search_vocabulary v WHERE v.word = held);
+END $$"""
 ON_INSERT = """
 CREATE FUNCTION crm_thirdparty_words_inserted() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN

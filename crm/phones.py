@@ -3,12 +3,16 @@ one number, +33123456789 in E.164, read with the phonenumbers library (Google's 
 metadata) and the record's country as the region of numbers written without a country code."""
 from __future__ import annotations
 
+import functools
+
 import phonenumbers
 
 
+@functools.lru_cache(maxsize=4096)
 def parse(phone: str, region: str = "") -> phonenumbers.PhoneNumber | None:
     """The number `phone` writes, read in the region's plan when it has no country code; None
-    when it is no number that plan (or its country's) allows."""
+    when it is no number that plan (or its country's) allows. Remembered: cleaning, keys and
+    search text each read the same number (an import reads thousands); callers never change it."""
     try:
         number = phonenumbers.parse(phone, region.upper() or None)
     except phonenumbers.NumberParseException:

@@ -69,8 +69,10 @@ class Ticker:
                 await self._start_due()
 
     async def _start_due(self) -> None:
+        now = clock.now()
         for job in self.schedule:
-            if job.name not in self.running and clock.now() >= self.due_here.get(job.name, clock.now()):
+            due_here = self.due_here.get(job.name)
+            if job.name not in self.running and (due_here is None or due_here <= now):
                 self.running[job.name] = asyncio.create_task(self._claim_and_run(job))
 
     async def _claim_and_run(self, job: Job) -> None:

@@ -3,6 +3,7 @@ with or without a login, recording each message as its bytes arrived and each se
 from __future__ import annotations
 
 import ssl
+import time
 from dataclasses import dataclass, field
 
 import trustme
@@ -20,6 +21,7 @@ class Received:
     recipients: list[str]
     data: bytes
     session: int  # which connection carried it
+    at: float  # when it arrived (time.monotonic)
 
 
 @dataclass
@@ -44,7 +46,7 @@ class Recorder:
         if id(session) not in self.sessions:
             self.sessions.append(id(session))
         self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), envelope.original_content,
-                                      self.sessions.index(id(session))))
+                                      self.sessions.index(id(session)), time.monotonic()))
         return "250 2.0.0 OK: queued"
 
 

@@ -5,21 +5,24 @@ from __future__ import annotations
 import asyncio
 import email
 import email.policy
+import io
+from collections import Counter
 from datetime import timedelta
 
 import pytest
 import trustme
 
-from crm import clock, contacts, jobs, thirdparties
+from crm import clock, contacts, imports, jobs, thirdparties
 from crm.campaigns import service
 from crm.campaigns.sender import Sender
 from crm.context import Context
 from crm.errors import Conflict, Forbidden, ValidationError
 from crm.mail import templates, unsubscribe
 from crm.settings import Settings
-from models import Campaign, CampaignRecipient, EmailTemplate, Event, OptOut, ThirdParty
+from models import Campaign, CampaignRecipient, Contact, EmailTemplate, Event, OptOut, ThirdParty
 from crm.permissions import Actor
 from tests.conftest import ADMIN, ALICE, context
+from tests.processes import Process, base_env, free_port
 from tests.smtp_server import SmtpServer
 
 FR_SUBJECT = "Nouveautés pour {{ thirdparty.name }}"
@@ -42,10 +45,10 @@ def smtp():
 
 
 def sending(server: SmtpServer | None, tmp_path, **overrides) -> Context:
-    settings = Settings(smtp_url=server.url() if server else None, data_dir=tmp_path, campaign_rate=1000,
-                        campaign_concurrency=2, mail_from="Acme <news@acme.example>",
-                        public_url="https://crm.acme.example", secret_key="test-secret",
-                        admins=frozenset({ADMIN.id}), **overrides)
+    settings = Settings(**{"smtp_url": server.url() if server else None, "data_dir": tmp_path,
+                           "campaign_rate": 1000, "campaign_concurrency": 2, "mail_from": "Acme <news@acme.example>",
+                           "public_url": "https://crm.acme.example", "secret_key": "test-secret",
+                           "admins": frozenset({ADMIN.id}), **overrides})
     return Context(ALICE, settings, clock)
 
 
@@ -184,7 +187,7 @@ async def test_the_batch_of_a_worker_that_died_is_sent_by_another(ready, smtp, t
     alive = Sender(ctx, "worker-2")
     try:
         assert await alive.run() == 0  # its claim still holds
-        clock.freeze(clock.now() + timedelta(minutes=6))
+        clock.freeze(clock.now() + timedelta(seconds=16))
         assert await alive.run() == 2
     finally:
         clock.freeze(None)
@@ -237,3 +240,78 @@ async def test_the_unsubscribe_link_asks_then_one_click_opts_out_and_skips_what_
     async with http.post(forged) as refused:
         assert refused.status == 404 and "not valid" in await refused.text()
     assert await OptOut.all().count() == 2  # Umbrella's, and Zoë's
+
+
+async def until(condition, deadline: float = 90.0) -> None:
+    """Wait for `condition` (a coroutine function) to hold; a generous deadline, not a timing."""
+    async def poll() -> None:
+        while not await condition():
+            await asyncio.sleep(0.1)
+    await asyncio.wait_for(poll(), deadline)
+
+
+async def imported(csv_text: str, what: str) -> None:
+    run = imports.import_thirdparties if what == "thirdparties" else imports.import_contacts
+    report = await run(context(), io.StringIO(csv_text))
+    assert not report.refused, report.refused
+
+
+@pytest.mark.postgres_only
+async def test_a_sender_killed_midway_is_finished_by_another_and_no_address_gets_it_twice(ready, smtp, tmp_path,
+                                                                                       migrated):
+    # 2,000 rows: 1,700 third parties with an address each, and 300 contacts repeating some of
+    # those addresses in other cases
+    await imported("name,type,email\r\n" + "".join(
+        f"Customer {n},customer,reader{n}@example.com\r\n" for n in range(1700)), "thirdparties")
+    codes = dict(await ThirdParty.all().values_list("name", "code"))
+    await imported("thirdparty_code,first_name,email\r\n" + "".join(
+        f"{codes[f'Customer {n}']},Reader {n},{address}\r\n" for n in range(0, 1500, 5)
+        for address in [f"Reader{n}@EXAMPLE.com" if n % 2 else f"READER{n}@example.COM"]), "contacts")
+    assert await Contact.all().count() == 300
+    campaign = await service.create(context(), "Big news", "campaign", "type:customer")
+    env = {**base_env(tmp_path, migrated, free_port()), "SMTP_URL": smtp.url(), "CAMPAIGN_RATE": "300",
+           "CAMPAIGN_CONCURRENCY": "4", "MAIL_FROM": "Acme <news@acme.example>", "CRM_SECRET_KEY": "test-secret"}
+    first = await Process("worker", env, tmp_path).start()
+    await first.wait_for_log("worker ready")
+    await service.move(context(), campaign.id, "schedule")
+
+    async def some_sent() -> bool:
+        return len(smtp.recorder.messages) >= 300
+
+    await until(some_sent)
+    first.process.kill()  # SIGKILL: no clean stop, its claimed batch still held
+    await first.process.wait()
+    second = await Process("worker", env, tmp_path).start()
+
+    async def none_pending() -> bool:
+        return not await CampaignRecipient.exists(campaign_id=campaign.id, status="pending")
+
+    try:
+        await until(none_pending)
+    finally:
+        await second.stop()
+    received = Counter(message.recipients[0] for message in smtp.recorder.messages)
+    assert set(received) == {f"reader{n}@example.com" for n in range(1700)}  # one row per address
+    twice = {address: count for address, count in received.items() if count > 1}
+    assert all(count == 2 for count in twice.values()) and len(twice) <= 4  # in flight at the kill, at most
+    for message in smtp.recorder.messages:
+        parsed = email.message_from_bytes(message.data, policy=email.policy.default)
+        assert not parsed.defects and parsed["Message-ID"] and parsed["List-Unsubscribe"].startswith("<https://")
+    assert await CampaignRecipient.filter(campaign_id=campaign.id, status="sent").count() == 1700
+    assert await Event.filter(code="CAMPAIGN_SENT").count() == 1700
+
+
+@pytest.mark.postgres_only
+async def test_two_workers_keep_together_within_the_campaign_rate(ready, smtp, tmp_path):
+    await imported("name,type,email\r\n" + "".join(
+        f"Customer {n},customer,reader{n}@example.com\r\n" for n in range(90)), "thirdparties")
+    ctx = sending(smtp, tmp_path, campaign_rate=30)  # more than either worker could send alone
+    await started(ctx)
+    workers = [Sender(ctx, f"worker-{n}") for n in range(2)]
+    try:
+        handled = await asyncio.gather(*(worker.run() for worker in workers))
+    finally:
+        await asyncio.gather(*(worker.close() for worker in workers))
+    arrivals = sorted(message.at for message in smtp.recorder.messages)
+    assert sum(handled) == len(arrivals) == 90 and all(handled)
+    assert (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) <= 30 * 1.05  # measured over the run

@@ -3,8 +3,9 @@
 A worker claims a batch of pending recipients of campaigns that are sending (on PostgreSQL
 under row locks that other workers skip), and sends it over CAMPAIGN_CONCURRENCY SMTP sessions,
 each message at its turn of the CAMPAIGN_RATE that all workers share (crm.jobs.reserve).
-A campaign paused or cancelled is left at the next batch. A claim runs out: the batch of a
-worker that died is claimed again by another.
+A campaign paused or cancelled is left at the next batch. A claim is renewed while its worker
+sends and runs out soon after it stops: the batch of a worker that died is claimed again by
+another within seconds.
 
 A recipient is `sent` only once the server accepted its message, in the transaction that
 writes its CAMPAIGN_SENT event. Each message has a Message-ID made from the campaign and the
@@ -34,7 +35,10 @@ from models import Campaign, CampaignRecipient, Contact, ThirdParty, User
 log = logging.getLogger(__name__)
 
 BATCH = 50
-CLAIM_FOR = timedelta(minutes=5)  # a batch not done by then is another worker's to take
+# A worker's claim on its batch, renewed every HEARTBEAT while it sends: the batch of a worker
+# that died is another's to take once its claim runs out.
+CLAIM_FOR = timedelta(seconds=15)
+HEARTBEAT = timedelta(seconds=5)
 MAX_ATTEMPTS = 5
 FIRST_RETRY = timedelta(minutes=1)
 RATE_NAME = "campaign-rate"
@@ -111,7 +115,17 @@ class Sender:
                     await asyncio.sleep(wait)
                 await self._deliver(session, letters, recipient)
 
-        await asyncio.gather(*(deliver(session) for session in self.sessions))
+        keeping = asyncio.create_task(self._keep_claim(batch))
+        try:
+            await asyncio.gather(*(deliver(session) for session in self.sessions))
+        finally:
+            keeping.cancel()
+
+    async def _keep_claim(self, batch: list[Claimed]) -> None:
+        while True:
+            await asyncio.sleep(HEARTBEAT.total_seconds())
+            await CampaignRecipient.filter(id__in=[r.id for r in batch], claimed_by=self.holder,
+                                           status="pending").update(claimed_until=self.ctx.now() + CLAIM_FOR)
 
     async def _deliver(self, session, letters: Letters, recipient: Claimed) -> None:
         try:

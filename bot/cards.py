@@ -37,6 +37,7 @@ HELP = [
     ("/crm quote|order|intervention|invoice REF", "a new document for a third party, in its editor"),
     ("/crm doc DOCREF", "a document's card: validate, sign, convert, pay, PDF (DOCREF: its ref, or (PROV12) for a draft)"),
     ("/crm mail REF [TEMPLATE]", "email one of REF's contacts from a template, a document's PDF attached if you like"),
+    ("/crm campaign new|list|show ID", "mass mailings to the third parties a filter finds, now or at a set time"),
     ("/crm products [TEXT]", "the product catalogue, searched; admins add and edit products"),
     ("/crm settings", "admins: company details, numbering masks, custom fields and email templates"),
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import admin, cards, documents, erasure, forms, lists, mail, merge, products
+from bot import admin, campaigns, cards, documents, erasure, forms, lists, mail, merge, products
 from bot.parser import Command, parse
 from bot.record_card import card_message
 from bot.search import results_message
@@ -32,6 +32,7 @@ EXAMPLES = {
     "invoice": "/crm invoice Acme",
     "doc": "/crm doc PR2611-00001",
     "mail": "/crm mail Acme proposal",
+    "campaign": "/crm campaign new",
     "list": "/crm list type:customer town:Paris",
     "export": "/crm export tag:vip xlsx",
     "merge": '/crm merge "Acme Ltd" into Acme',
@@ -53,6 +54,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
         **{word: documents.new_document for word in documents.COMMAND_TYPES},
         "doc": documents.show_document,
         "mail": mail.start,
+        "campaign": campaigns.start,
         "list": lists.show_list,
         "export": lists.export,
         "merge": merge.start,

@@ -215,9 +215,10 @@ class Interaction:
                          error.response.get("error"))
         await self.direct_message(message)
 
-    async def direct_message(self, message: dict) -> None:
-        """Post in the person's conversation with the app (SPEC §3: long results go there)."""
-        await self.client.chat_postMessage(channel=await self._direct_channel(), **message)
+    async def direct_message(self, message: dict) -> dict:
+        """Post in the person's conversation with the app (SPEC §3: long results go there);
+        returns Slack's answer (its `channel` and `ts` name the message for later updates)."""
+        return await self.client.chat_postMessage(channel=await self._direct_channel(), **message)
 
     async def deliver(self, *, promised: str, progress: dict, make: Callable[[str], Awaitable[dict]],
                       failed: Callable[[str], dict]) -> None:

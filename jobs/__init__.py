@@ -5,10 +5,13 @@ APScheduler is only the in-process ticker; what must happen once is claimed in o
 from datetime import timedelta
 
 from crm.settings import Settings
-from jobs.campaigns import send_campaigns
+from jobs.campaigns import send_campaigns, show_progress
 from jobs.ticker import Job
+
+PROGRESS_EVERY = timedelta(seconds=3)  # a campaign's message is brought up to date at most this often
 
 
 def schedule(settings: Settings) -> list[Job]:
     """The jobs a worker process runs."""
-    return [Job("campaign-sender", timedelta(seconds=1), send_campaigns, once=False)]
+    return [Job("campaign-sender", timedelta(seconds=1), send_campaigns, once=False),
+            Job("campaign-progress", PROGRESS_EVERY, show_progress)]

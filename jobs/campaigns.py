@@ -5,6 +5,9 @@ from __future__ import annotations
 import os
 import socket
 
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import campaign_views as views
 from crm import clock
 from crm.campaigns import service
 from crm.campaigns.sender import Sender
@@ -23,3 +26,18 @@ async def send_campaigns(settings: Settings) -> None:
     finally:
         await sender.close()
     await service.finish_sent(ctx)
+
+
+async def show_progress(settings: Settings) -> None:
+    """Bring each campaign's message in its creator's conversation with the app up to date while
+    it sends (this job runs every few seconds), and post a summary when it is done."""
+    if not settings.slack_bot_token:
+        return
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    for campaign, tally in await service.progress_to_show():
+        shown = clock.now()
+        await client.chat_update(channel=campaign.progress_channel, ts=campaign.progress_ts,
+                                 **views.campaign_message(campaign, tally, can_change=True))
+        if campaign.status == "sent":
+            await client.chat_postMessage(channel=campaign.progress_channel, **views.summary_message(campaign, tally))
+        await service.progress_shown(campaign.id, shown)

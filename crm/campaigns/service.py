@@ -12,6 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
+from tortoise.expressions import F, Q
 from tortoise.functions import Count
 
 from crm import filters, validators
@@ -170,9 +171,22 @@ async def finish_sent(ctx: Context) -> list[int]:
     for campaign_id in sending:
         if await CampaignRecipient.exists(campaign_id=campaign_id, status="pending"):
             continue
-        if await Campaign.filter(id=campaign_id, status="sending").update(status="sent", finished_at=ctx.now()):
+        if await Campaign.filter(id=campaign_id, status="sending").update(
+                status="sent", finished_at=ctx.now(), updated_at=ctx.now()):
             finished.append(campaign_id)
     return finished
+
+
+async def progress_to_show() -> list[tuple[CampaignRecord, Tally]]:
+    """The campaigns whose message needs bringing up to date: those sending, and those changed
+    since their message was last brought up to date."""
+    rows = await Campaign.exclude(progress_ts="").filter(
+        Q(status="sending") | Q(progress_at__isnull=True) | Q(progress_at__lt=F("updated_at")))
+    return [(_record(row), await tally(row.id)) for row in rows]
+
+
+async def progress_shown(campaign_id: int, when: datetime) -> None:
+    await Campaign.filter(id=campaign_id).update(progress_at=when)
 
 
 async def _actor(ctx: Context, user_id: str) -> Actor:
@@ -191,8 +205,13 @@ async def _visible(ctx: Context, campaign_id: int, *, for_update: bool = False, 
     return row
 
 
+def may_change(actor: Actor, campaign: CampaignRecord | Campaign) -> bool:
+    """Its creator and admins send, pause, resume and cancel a campaign."""
+    return actor.is_admin or (actor.id == campaign.created_by and actor.can_write)
+
+
 def _require_owner(actor: Actor, row: Campaign) -> None:
-    if actor.id != row.created_by and not actor.is_admin:
+    if not may_change(actor, row):
         raise Forbidden("Only the campaign's creator or an admin can change it.")
 
 

@@ -34,6 +34,11 @@ generated 50,000-row CSV in our export format (tags, reps, custom values, some r
 and updates) in a process of its own on a fresh database, its rows/s beside a bare asyncpg
 INSERT loop of the same rows (one transaction per 1,000), and whether the drawn codes came
 out unique and gapless.
+
+The campaign measure (bench/campaign.py, `--only campaign`): a campaign's sending to 2,000 and
+20,000 recipients in a process of its own, to an aiosmtpd sink in another, beside the sink's
+ceiling (prebuilt messages over as many reused connections) and a naive one-connection-per-
+message loop; messages/s and peak memory.
 """
 from __future__ import annotations
 
@@ -49,7 +54,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
-from bench import ack, export, imports, pdf, search
+from bench import ack, campaign, export, imports, pdf, search
 from bench.workload import audit_codes, bare_inserter, domain_creator, expected_codes, run_in_processes
 from crm import clock, db as crm_db
 from tests.database import create_postgres_database, drop_postgres_database
@@ -179,7 +184,8 @@ def _figure(measure: Measure, seconds: list[float]) -> str:
 
 def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_result: pdf.PdfResult | None,
                   repeats: int, search_result: search.SearchResult | None = None,
-                  import_result: imports.ImportResult | None = None) -> None:
+                  import_result: imports.ImportResult | None = None,
+                  campaign_result: campaign.CampaignResult | None = None) -> None:
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -194,6 +200,8 @@ def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_r
         document["search"] = search_result.as_json()
     if import_result is not None:
         document["import"] = import_result.as_json()
+    if campaign_result is not None:
+        document["campaign"] = campaign_result.as_json()
     RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
 
 
@@ -218,6 +226,8 @@ async def main(server_url: str | None, repeats: int,
     search_result = await search.measure(server_url) if only in (None, "search") else None
     export_result = await run_export(server_url, repeats) if only in (None, "export") else None
     import_result = await imports.measure(server_url, repeats, fresh_database) if only in (None, "import") else None
+    campaign_result = (await campaign.measure(server_url, repeats, fresh_database)
+                       if only in (None, "campaign") else None)
     print()
     print(table(results, ack_result, pdf_result))
     for result in results:
@@ -250,7 +260,11 @@ async def main(server_url: str | None, repeats: int,
         print(aligned(search_result.detail_rows()))
         print(f"search data: generated in {search_result.generation_seconds:.0f} s, "
               f"indexed by migration 0006 in {search_result.index_seconds:.0f} s")
-    write_results(results, ack_result, pdf_result, repeats, search_result, import_result)
+    if campaign_result is not None:
+        print()
+        print(aligned([("measure", "ours (median)", "baseline (median)", "ratio", "target", "met"),
+                       *campaign_result.summary_rows()]))
+    write_results(results, ack_result, pdf_result, repeats, search_result, import_result, campaign_result)
     print(f"written to {RESULTS_FILE}")
     return results, ack_result, import_result
 
@@ -258,7 +272,7 @@ async def main(server_url: str | None, repeats: int,
 if __name__ == "__main__":  # spawned worker processes import this module too
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs of each side (default 3)")
-    parser.add_argument("--only", choices=("codes", "ack", "pdf", "export", "search", "import"),
+    parser.add_argument("--only", choices=("codes", "ack", "pdf", "export", "search", "import", "campaign"),
                         help="run one measure (default: all)")
     arguments = parser.parse_args()
     server = os.environ.get("CRM_BENCH_POSTGRES")

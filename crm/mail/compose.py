@@ -1,11 +1,11 @@
 """Well-formed outgoing messages, as the bytes an SMTP server receives.
 
-A message is an `EmailMessage`: `Message-ID` from our own domain (MAIL_FROM's), `Date`,
+A message has a `Message-ID` from our own domain (MAIL_FROM's), `Date`,
 names and subjects in any script encoded as RFC 2047 words, a text body with an HTML
 alternative, attachments. A header value holding a line break would let its author add
 headers of their own (or a second message): it is refused before anything is built.
 
-The bytes are written here with the SMTP policy and a line length of 998, the limit SMTP
+The bytes are written here, with SMTP's line ends and a line length of 998, the limit SMTP
 sets: aiosmtplib's `send_message` would fold headers at 78 columns again, turning a long
 `List-Unsubscribe` into an encoded word that mail clients ignore.
 """
@@ -15,17 +15,23 @@ import email.policy
 import email.utils
 from dataclasses import dataclass, field
 from datetime import datetime
-from email.headerregistry import Address
-from email.message import EmailMessage
+from email.header import Header
+from email.message import Message
+from email.mime.application import MIMEApplication
+from email.mime.multipart import MIMEMultipart
+from email.mime.text import MIMEText
 
 import email_validator
 
 from crm import clock
 from crm.errors import ValidationError
 
-# RFC 5322 caps a line at 998 characters; folding happens only past it. Bodies that are not
-# ASCII go quoted-printable or base64, so no server needs 8BITMIME.
-WIRE_POLICY = email.policy.SMTP.clone(max_line_length=998, cte_type="7bit")
+# The compat32 policy of email's MIME classes, with SMTP's line ends: the headers are written
+# as we encode them (its default policy parses each one again, which costs more than all the
+# rest of a message). RFC 5322 caps a line at 998 characters; folding happens only past it.
+# Bodies go base64, so no server needs 8BITMIME.
+WIRE_POLICY = email.policy.compat32.clone(linesep="\r\n", max_line_length=998)
+ENCODED_LINE = 76  # an encoded word's line (RFC 2047 keeps each word within 75 characters)
 LINE_BREAKS = ("\r", "\n", "\x0b", "\x0c", "\x1c", "\x1d", "\x1e", "\x85", "\u2028", "\u2029")
 
 
@@ -88,29 +94,46 @@ def compose(draft: Draft, *, envelope_from: str, message_id: str | None = None,
         "From": _address(draft.sender, "From"),
         "To": _address(draft.to, "To"),
         **({"Reply-To": _address(draft.reply_to, "Reply-To")} if draft.reply_to else {}),
-        "Subject": _single_line("Subject", draft.subject),
+        "Subject": _words(_single_line("Subject", draft.subject)),
         "Date": email.utils.format_datetime(date or clock.now()),
         "Message-ID": _single_line("Message-ID", message_id),
-        "MIME-Version": "1.0",
-        **{name: _single_line(name, value) for name, value in draft.headers.items()},
+        **{_single_line("header name", name): _words(_single_line(name, value)) for name, value in draft.headers.items()},
     }
-    message = EmailMessage(policy=WIRE_POLICY)
+    message = _body(draft)
     for name, value in headers.items():
-        message[_single_line("header name", name)] = value
-    message.set_content(draft.text)
-    if draft.html is not None:
-        message.add_alternative(draft.html, subtype="html")
-    for attachment in draft.attachments:
-        maintype, _, subtype = attachment.content_type.partition("/")
-        message.add_attachment(attachment.content, maintype=maintype, subtype=subtype or "octet-stream",
-                               filename=_single_line("attachment name", attachment.filename))
+        message[name] = value
     return Outgoing(message_id, ascii_address(Mailbox.parse(envelope_from).address, "MAIL_FROM"),
                     ascii_address(draft.to.address), message.as_bytes(policy=WIRE_POLICY))
 
 
-def _address(mailbox: Mailbox, header: str) -> Address:
-    username, _, domain = ascii_address(mailbox.address, header).rpartition("@")
-    return Address(display_name=_single_line(header, mailbox.name), username=username, domain=domain)
+def _body(draft: Draft) -> Message:
+    """The text, its HTML alternative, then the attachments, as MIME parts."""
+    body = MIMEText(draft.text, "plain", "utf-8", policy=WIRE_POLICY)
+    if draft.html is not None:
+        body = MIMEMultipart("alternative", _subparts=[body, MIMEText(draft.html, "html", "utf-8", policy=WIRE_POLICY)],
+                             policy=WIRE_POLICY)
+    if not draft.attachments:
+        return body
+    mixed = MIMEMultipart("mixed", _subparts=[body], policy=WIRE_POLICY)
+    for attachment in draft.attachments:
+        maintype, _, subtype = attachment.content_type.partition("/")
+        part = MIMEApplication(attachment.content, subtype or "octet-stream", policy=WIRE_POLICY)
+        part.replace_header("Content-Type", f"{maintype}/{subtype or 'octet-stream'}")
+        part.add_header("Content-Disposition", "attachment",
+                        filename=("utf-8", "", _single_line("attachment name", attachment.filename)))
+        mixed.attach(part)
+    return mixed
+
+
+def _address(mailbox: Mailbox, header: str) -> str:
+    """`Name <address>`, the name encoded (RFC 2047) when it is not ASCII."""
+    return email.utils.formataddr((_single_line(header, mailbox.name), ascii_address(mailbox.address, header)),
+                                  charset="utf-8")
+
+
+def _words(value: str) -> str:
+    """A header's text, encoded (RFC 2047) when it is not ASCII."""
+    return value if value.isascii() else Header(value, "utf-8", maxlinelen=ENCODED_LINE).encode()
 
 
 def ascii_address(address: str, header: str = "To") -> str:

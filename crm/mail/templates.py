@@ -14,6 +14,8 @@ templates/emails/ and inserted when missing (`ensure_defaults`, at start-up).
 """
 from __future__ import annotations
 
+import functools
+
 from dataclasses import dataclass
 from datetime import date, datetime, timezone
 from decimal import Decimal
@@ -109,16 +111,20 @@ def render(template: TemplateRecord, variables: dict) -> Rendered:
 
 
 def _render_part(template: TemplateRecord, part: str, variables: dict) -> str:
-    environment = _HTML if part == "html" else _TEXT
-    source = getattr(template, part)
     try:
-        return environment.from_string(source).render(variables)
+        return _compiled(part == "html", getattr(template, part)).render(variables)
     except jinja2.TemplateSyntaxError as error:
         raise ValidationError(part, f"{PARTS[part]}, line {error.lineno}: {error.message}") from None
     except jinja2.TemplateError as error:  # an unknown variable or field, an unsafe attribute
         raise ValidationError(part, f"{PARTS[part]}{_line_of(error)}: {error}") from None
     except Exception as error:  # noqa: BLE001 - a template's own mistake (a division by zero, a bad call)
         raise ValidationError(part, f"{PARTS[part]}{_line_of(error)}: {type(error).__name__}: {error}") from None
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(html: bool, source: str) -> jinja2.Template:
+    """A template's part compiled once (a campaign renders it for every recipient)."""
+    return (_HTML if html else _TEXT).from_string(source)
 
 
 def _line_of(error: BaseException) -> str:

@@ -7,14 +7,14 @@ from datetime import datetime, timezone
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import campaign_views as views
+from bot import campaign_views as views, cards
 from bot.parser import Command
 from bot.payloads import Stale, action, form_values, record_id
 from bot.surface import Interaction, Surface, acked, submission
-from crm.campaigns import service
+from crm.campaigns import sender, service
 from crm.errors import ValidationError
 from crm.permissions import require_writer
-from models import EmailTemplate
+from models import EmailTemplate, User
 
 
 async def start(it: Interaction, command: Command) -> None:
@@ -76,6 +76,15 @@ def register(app: AsyncApp, surface: Surface) -> None:
         campaign = await service.move(it.ctx, record_id(chosen.get("value")), move)
         await it.answer(await _message(it, campaign.id), replace=True)
 
+    async def test(it: Interaction) -> None:
+        """The campaign's email, to the person who clicked, at their Slack address."""
+        address = await User.filter(id=it.user_id).values_list("email", flat=True)
+        if not address or not address[0]:
+            raise ValidationError("email", "Slack did not tell us your email address, so there is nowhere to send "
+                                           "the test.")
+        answer = await sender.send_test(it.ctx, record_id(action(it.body).get("value")), address[0])
+        await it.answer(cards.notice(f"The test went to {address[0]} (the server said: {answer})."))
+
     async def show(it: Interaction) -> None:
         await it.answer(await _message(it, record_id(action(it.body).get("value"))))
 
@@ -84,6 +93,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
     for action_id in views.ACTIONS:
         app.action(action_id)(acked(surface, change))
     app.action("campaign_show")(acked(surface, show))
+    app.action("campaign_test")(acked(surface, test))
 
 
 def _send_at(state: dict) -> datetime | None:

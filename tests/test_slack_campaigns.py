@@ -65,6 +65,14 @@ async def test_a_campaign_from_the_form_to_its_last_email(alice, slack, smtp, se
     campaign = await Campaign.get(name="November news")
     assert (campaign.status, campaign.progress_channel, campaign.created_by) == ("draft", posted["channel"], ALICE.id)
 
+    await User.filter(id=ALICE.id).update(email="alice@acme.example")  # her Slack profile's
+    tried = await alice.press("campaign_test", str(campaign.id))
+    assert "The test went to alice@acme.example" in texts(tried)
+    [test] = smtp.recorder.messages
+    assert test.recipients == ["alice@acme.example"] and b"Subject: [Test] " in test.data
+    smtp.recorder.messages.clear()
+    assert not await CampaignRecipient.exists()  # a test is nobody's email
+
     sent_now = await alice.press("campaign_send", str(campaign.id))
     assert "Scheduled" in texts(sent_now) and "campaign_pause" in texts(sent_now)
     await send_campaigns(server.settings)  # what a worker's job does

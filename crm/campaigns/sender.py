@@ -20,10 +20,10 @@ import logging
 from dataclasses import dataclass
 from datetime import timedelta
 
-from crm import company, db, jobs, records
+from crm import company, db, filters, jobs, records
 from crm.context import Context
 from crm.db import sql, timestamp
-from crm.errors import DomainError
+from crm.errors import Conflict, DomainError, NotFound, ValidationError
 from crm.mail import templates, unsubscribe
 from crm.mail.compose import Draft, Mailbox, compose
 from crm.mail.transport import OutcomeUnknown, PermanentFailure, SendFailure, open_transport
@@ -220,3 +220,35 @@ class Letters:
                                "X-CRM-Campaign-Recipient": f"{campaign.id}/{recipient.id}"})
         return compose(draft, envelope_from=settings.mail_from, date=self.ctx.now(),
                        message_id=f"<campaign-{campaign.id}-{recipient.id}@{sender.domain}>")
+
+
+async def send_test(ctx: Context, campaign_id: int, to: str) -> str:
+    """The campaign's email as its first recipient with an address of their own would get it,
+    sent to `to` (the person trying it) with "[Test]" before its subject; returns the server's
+    answer. Nothing is recorded: it is no recipient's email."""
+    campaign = await Campaign.get_or_none(id=campaign_id)
+    if campaign is None:
+        raise NotFound("This campaign no longer exists.")
+    chosen = await filters.thirdparties(ctx, campaign.target)
+    first = await chosen.exclude(email="").order_by("id").first()
+    if first is None:
+        raise ValidationError("campaign", "None of the campaign's third parties has an address to make a test from.")
+    thirdparty = records.thirdparty(first)
+    settings = ctx.settings
+    link = unsubscribe.url(settings.public_url, settings.secret_key, to)
+    template = await templates.pick(campaign.template_name, [thirdparty.language] if thirdparty.language else [])
+    creator = await User.filter(id=campaign.created_by).values_list("name", flat=True)
+    rendered = templates.render(template, templates.variables(
+        thirdparty=thirdparty, contact=None, document=None, user_name=creator[0] if creator else "",
+        company=await company.details(ctx), unsubscribe_url=link))
+    sender = Mailbox.parse(settings.mail_from)
+    outgoing = compose(Draft(sender=sender, to=Mailbox(to), subject=f"[Test] {rendered.subject}", text=rendered.text,
+                             html=rendered.html, reply_to=sender, headers={"List-Unsubscribe": f"<{link}>"}),
+                       envelope_from=settings.mail_from, date=ctx.now())
+    session = open_transport(settings.smtp_url, settings.data_dir)
+    try:
+        return (await session.send(outgoing)).answer
+    except SendFailure as failure:
+        raise Conflict(f"The mail server did not take the test: {failure.answer}") from None
+    finally:
+        await session.close()

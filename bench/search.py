@@ -5,7 +5,7 @@ Cyrillic, Greek, CJK), from made-up words (each in few names) and common ones (e
 many), most with a town and an email, a fifth with one or two contacts; the folded columns
 and search text are computed by crm.normalize and crm.search as the product does. Rows are
 COPYed into the schema before migration 0006, which then builds the search indexes over
-them, as it would on an installation upgrading.
+them (and 0011 the index of their words), as on an installation upgrading.
 
 Queries, in equal shares: exact codes, name prefixes, words inside names, names typed
 without accents, one-letter typos, towns, emails, rare terms and common terms. Each runs

@@ -236,6 +236,8 @@ def _card_buttons(view: DocumentView, can_write: bool) -> list[dict]:
         for to_type in view.conversions:
             elements.append(button(VERBS[to_type], f"document_convert:{to_type}", target))
     elements.append(button("PDF", "document_pdf", target))
+    if can_write and document.thirdparty_id is not None:
+        elements.append(button("Email", "mail_document", target))
     if can_write and document.status == "draft":
         elements.append(button("Delete draft", "document_delete", target, style="danger", confirm=confirmation(
             "Delete this draft?", f"{document.title} and its lines will be deleted.", "Delete")))

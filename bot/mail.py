@@ -12,6 +12,7 @@ from bot.parser import Command
 from bot.payloads import Stale, action, form_values, record_id, selected_value
 from bot.surface import Interaction, Surface, acked, submission
 from crm import pending, thirdparties
+from crm.documents import service as documents
 from crm.errors import NotFound, ValidationError
 from crm.mail import oneoff, templates
 from crm.mail.oneoff import Letter
@@ -29,13 +30,14 @@ async def start(it: Interaction, command: Command) -> None:
     await it.open_form(build)
 
 
-async def new_form(it: Interaction, thirdparty_id: int, template: str = oneoff.DEFAULT_TEMPLATE) -> dict:
-    """The email form to the third party's first address, from `template`."""
+async def new_form(it: Interaction, thirdparty_id: int, template: str = oneoff.DEFAULT_TEMPLATE,
+                   document_id: int | None = None) -> dict:
+    """The email form to the third party's first address, from `template`, `document_id`'s PDF attached."""
     form = await oneoff.form(it.ctx, thirdparty_id)
     if template not in form.templates:
         raise NotFound(f"There is no email template named {template!r}; the templates are: "
                        + ", ".join(form.templates) + ".")
-    return await _form_view(it, form, views.MailChoice(form.recipients[0].key, template, None))
+    return await _form_view(it, form, views.MailChoice(form.recipients[0].key, template, document_id))
 
 
 async def _form_view(it: Interaction, form: oneoff.MailForm, choice: views.MailChoice) -> dict:
@@ -94,7 +96,14 @@ def register(app: AsyncApp, surface: Surface) -> None:
         thirdparty_id = record_id(action(it.body).get("value", ""))
         await it.open_form(lambda: new_form(it, thirdparty_id))
 
+    async def open_from_document(it: Interaction) -> None:
+        """The document card's Email: its PDF attached, from the default template of its type."""
+        shown = await documents.view(it.ctx, record_id(action(it.body).get("value", "")))
+        document = shown.document
+        await it.open_form(lambda: new_form(it, document.thirdparty_id, document.type, document.id))
+
     app.action("mail_open")(acked(surface, open_from_card))
+    app.action("mail_document")(acked(surface, open_from_document))
     app.action(views.PREVIEW)(acked(surface, update_preview))
     app.view(views.MAIL)(submission(surface, send))
 

@@ -198,3 +198,16 @@ async def test_admins_keep_the_templates_from_the_settings(admin, slack):
     deleted = await admin.submit_form(confirm, previous_view_id="VSETTINGS")
     assert (deleted.status, deleted.text) == (200, "")
     assert not await EmailTemplate.filter(name="follow-up").exists()
+
+
+async def test_the_document_card_emails_its_pdf_from_its_types_template(alice, slack):
+    document, jane = await acme_with_a_proposal()
+    card = await alice.ask(f"doc (PROV{document.id})")
+    assert '"mail_document"' in texts(card)
+    reply = await alice.action("mail_document", str(document.id))
+    assert reply.status == 200
+    view = (await slack.wait_for("views.open"))[-1].args["view"]
+    chosen = {b["block_id"]: b["element"].get("initial_option", {}).get("value") for b in view["blocks"]
+              if b.get("type") == "input"}
+    assert (chosen["template"], chosen["document"]) == ("proposal", str(document.id))
+    assert "Subject: Notre proposition" in texts(view)  # Jane, the first address, reads French

@@ -185,7 +185,8 @@ def _figure(measure: Measure, seconds: list[float]) -> str:
 def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_result: pdf.PdfResult | None,
                   repeats: int, search_result: search.SearchResult | None = None,
                   import_result: imports.ImportResult | None = None,
-                  campaign_result: campaign.CampaignResult | None = None) -> None:
+                  campaign_result: campaign.CampaignResult | None = None,
+                  export_result: export.ExportResult | None = None) -> None:
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -202,6 +203,8 @@ def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_r
         document["import"] = import_result.as_json()
     if campaign_result is not None:
         document["campaign"] = campaign_result.as_json()
+    if export_result is not None:
+        document["export"] = export_result.as_json()
     RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
 
 
@@ -228,8 +231,9 @@ async def main(server_url: str | None, repeats: int,
     import_result = await imports.measure(server_url, repeats, fresh_database) if only in (None, "import") else None
     campaign_result = (await campaign.measure(server_url, repeats, fresh_database)
                        if only in (None, "campaign") else None)
-    print()
-    print(table(results, ack_result, pdf_result))
+    if results or ack_result or pdf_result:
+        print()
+        print(table(results, ack_result, pdf_result))
     for result in results:
         status = "; ".join(result.code_problems) or "unique and gapless in every run"
         print(f"codes of '{result.measure.name}': {status}")
@@ -264,7 +268,8 @@ async def main(server_url: str | None, repeats: int,
         print()
         print(aligned([("measure", "ours (median)", "baseline (median)", "ratio", "target", "met"),
                        *campaign_result.summary_rows()]))
-    write_results(results, ack_result, pdf_result, repeats, search_result, import_result, campaign_result)
+    write_results(results, ack_result, pdf_result, repeats, search_result, import_result, campaign_result,
+                  export_result)
     print(f"written to {RESULTS_FILE}")
     return results, ack_result, import_result
 

@@ -16,6 +16,7 @@ later, each time waiting twice as long, up to MAX_ATTEMPTS; a 5xx answer marks i
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from dataclasses import dataclass
 from datetime import timedelta
@@ -52,6 +53,8 @@ WHERE id IN (
     ORDER BY r.id LIMIT ? {lock})
 RETURNING id, campaign_id, address, thirdparty_id, contact_id, language, attempts
 """
+MARK_SENT = ("UPDATE crm_campaign_recipient SET status = 'sent', sent_at = ?, message_id = ?, reason = ?, "
+             "claimed_by = '', claimed_until = NULL WHERE id = ? AND claimed_by = ?")
 # PostgreSQL: workers claiming at once each take other rows; SQLite has one writer at a time.
 ROW_LOCKS = {"postgres": "FOR UPDATE OF r SKIP LOCKED", "sqlite": ""}
 
@@ -140,13 +143,13 @@ class Sender:
         except SendFailure as failure:
             await self._later(recipient, failure, outcome_unknown=isinstance(failure, OutcomeUnknown))
         else:
-            await self._sent(recipient, outgoing.message_id, accepted.answer, letters.campaign_names)
+            await self._sent(recipient, outgoing.message_id, accepted.answer, letters.names)
 
     async def _sent(self, recipient: Claimed, message_id: str, answer: str, names: dict[int, str]) -> None:
         async with self.ctx.transaction() as uow:
-            updated = await _mine(uow.connection, recipient, self.holder).update(
-                status="sent", sent_at=uow.now, message_id=message_id, reason=answer, claimed_by="",
-                claimed_until=None)
+            connection = uow.connection  # plain SQL: every message writes this, the ORM costs more than it
+            updated, _ = await connection.execute_query(sql(connection, MARK_SENT), [
+                timestamp(connection, uow.now), message_id, answer[:2000], recipient.id, self.holder])
             if updated:
                 await record_event(uow, "CAMPAIGN_SENT", SYSTEM, recipient.thirdparty_id,
                                    f"Campaign “{names[recipient.campaign_id]}” sent to {recipient.address}",
@@ -186,8 +189,9 @@ class Letters:
     company: Company
     chosen: dict[tuple[int, str], templates.TemplateRecord]
 
-    @property
-    def campaign_names(self) -> dict[int, str]:
+    @functools.cached_property
+    def names(self) -> dict[int, str]:
+        """The campaigns' names, by id."""
         return {campaign_id: row.name for campaign_id, row in self.campaigns.items()}
 
     @classmethod

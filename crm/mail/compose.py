@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import email.policy
 import email.utils
+import functools
 from dataclasses import dataclass, field
 from datetime import datetime
 from email.header import Header
@@ -136,6 +137,7 @@ def _words(value: str) -> str:
     return value if value.isascii() else Header(value, "utf-8", maxlinelen=ENCODED_LINE).encode()
 
 
+@functools.lru_cache(maxsize=1024)  # the sender's address is in every message, thrice
 def ascii_address(address: str, header: str = "To") -> str:
     """The address as SMTP without extensions carries it: an internationalised domain in its
     IDNA form (`bücher.example` → `xn--bcher-kva.example`); a local part in another script

@@ -2,9 +2,12 @@
 (each piece of work is claimed in the database on its own: crm.campaigns)."""
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
 import socket
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import campaign_views as views
@@ -14,6 +17,8 @@ from crm.campaigns.sender import Sender
 from crm.context import Context
 from crm.permissions import SYSTEM
 from crm.settings import Settings
+
+log = logging.getLogger(__name__)
 
 
 async def send_campaigns(settings: Settings) -> None:
@@ -36,8 +41,15 @@ async def show_progress(settings: Settings) -> None:
     client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
     for campaign, tally in await service.progress_to_show():
         shown = clock.now()
-        await client.chat_update(channel=campaign.progress_channel, ts=campaign.progress_ts,
-                                 **views.campaign_message(campaign, tally, can_change=True))
-        if campaign.status == "sent":
-            await client.chat_postMessage(channel=campaign.progress_channel, **views.summary_message(campaign, tally))
+        try:
+            await client.chat_update(channel=campaign.progress_channel, ts=campaign.progress_ts,
+                                     **views.campaign_message(campaign, tally, can_change=True))
+            if campaign.status == "sent":
+                await client.chat_postMessage(channel=campaign.progress_channel,
+                                              **views.summary_message(campaign, tally))
+        except SlackApiError as refused:  # the message was deleted, the app removed: nothing to retry
+            log.warning("campaign %s: Slack refused its progress (%s)", campaign.id, refused.response.get("error"))
+        except (OSError, asyncio.TimeoutError) as error:  # Slack unreachable: the next run tries again
+            log.warning("campaign %s: Slack did not answer (%r)", campaign.id, error)
+            continue
         await service.progress_shown(campaign.id, shown)

@@ -118,3 +118,18 @@ async def test_a_readonly_user_gets_no_form(http, server, slack):
     reply = await slack_user(http, server, slack, "U0READER").ask("campaign new")
     assert "read-only" in texts(reply)
     assert not slack.calls_to("views.open")
+
+
+async def test_a_progress_message_slack_refuses_does_not_stop_the_others(alice, slack, server):
+    await three_customers_in_paris()
+    for name in ("First", "Second"):
+        await alice.command("campaign new")
+        form = (await slack.wait_for("views.open", count=1 if name == "First" else 2))[-1].args["view"]
+        await alice.submit_form(form, {"name": name, "target": "type:customer"})
+    await slack.wait_for("chat.postMessage", count=2)
+    slack.fail_next("chat.update", error="message_not_found")  # someone deleted the first one
+    await show_progress(server.settings)
+    updated = [call.args["ts"] for call in slack.calls_to("chat.update")]
+    second = await Campaign.get(name="Second")
+    assert second.progress_ts in updated  # the second was still brought up to date
+    assert not await Campaign.filter(progress_at__isnull=True).exists()  # and the first is not retried forever

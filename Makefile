@@ -9,8 +9,10 @@ TEST_POSTGRES ?= postgres://postgres@127.0.0.1:5432/test
 # WeasyPrint subsets the fonts it embeds in a PDF with HarfBuzz's subsetter when Debian's
 # package is there; without it, writing a PDF is ten times slower.
 PDF_SYSTEM_PACKAGES := libharfbuzz-subset0
+# The IMAP tests run a real Dovecot of their own, on a free loopback port.
+IMAP_TEST_PACKAGES := dovecot-imapd
 
-.PHONY: run test test-sqlite test-postgres bench install pdf-system-packages clean
+.PHONY: run test test-sqlite test-postgres bench install pdf-system-packages imap-test-packages clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -20,26 +22,32 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# An install that fails may only lack the package lists: update them once and try again.
+# $(call debian-packages,PACKAGES,WHAT NEEDS THEM): installed when missing. An install that
+# fails may only lack the package lists: update them once and try again.
+debian-packages = dpkg -s $(1) >/dev/null 2>&1 \
+	|| DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1) \
+	|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(1)) \
+	|| { echo "make: cannot install Debian's $(1), needed by $(2);" \
+	          "install it as root (apt-get install $(1)) and run make again." >&2; exit 1; }
+
 pdf-system-packages:
-	@dpkg -s $(PDF_SYSTEM_PACKAGES) >/dev/null 2>&1 \
-	|| DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_SYSTEM_PACKAGES) \
-	|| (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(PDF_SYSTEM_PACKAGES)) \
-	|| { echo "make: cannot install Debian's $(PDF_SYSTEM_PACKAGES), which PDF rendering needs;" \
-	          "install it as root (apt-get install $(PDF_SYSTEM_PACKAGES)) and run make again." >&2; exit 1; }
+	@$(call debian-packages,$(PDF_SYSTEM_PACKAGES),PDF rendering)
+
+imap-test-packages:
+	@$(call debian-packages,$(IMAP_TEST_PACKAGES),the IMAP tests)
 
 run: $(STAMP) pdf-system-packages
 	$(BIN)/crm db upgrade
 	$(BIN)/crm serve
 
-test: $(STAMP) pdf-system-packages
+test: $(STAMP) pdf-system-packages imap-test-packages
 	$(MAKE) test-sqlite
 	$(MAKE) test-postgres
 
-test-sqlite: $(STAMP) pdf-system-packages
+test-sqlite: $(STAMP) pdf-system-packages imap-test-packages
 	CRM_TEST_DATABASE=sqlite $(BIN)/python -m pytest
 
-test-postgres: $(STAMP) pdf-system-packages
+test-postgres: $(STAMP) pdf-system-packages imap-test-packages
 	CRM_TEST_DATABASE=$(TEST_POSTGRES) $(BIN)/python -m pytest
 
 bench: $(STAMP) pdf-system-packages

@@ -48,7 +48,8 @@ def test_names_subjects_dates_and_the_messages_it_answers():
 def test_a_charset_label_nobody_knows_and_latin_1():
     unknown = PLAIN.replace(b"charset=utf-8", b"charset=x-no-such-charset")
     assert parse(unknown, MB).text == "Bonjour, ça marche ✓"
-    latin = crlf("From: a@b.example\nContent-Type: text/plain; charset=iso-8859-1\n\n") + "Crème brûlée".encode("latin-1")
+    latin = crlf("From: a@b.example\nContent-Type: text/plain; charset=iso-8859-1\n\n")
+    latin += "Crème brûlée".encode("latin-1")
     assert parse(latin, MB).text == "Crème brûlée"
 
 

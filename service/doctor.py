@@ -1,14 +1,21 @@
 """`crm doctor`: each part of the set-up checked, and what is wrong said in words."""
 from __future__ import annotations
 
+import asyncio
+from urllib.parse import unquote, urlsplit
+
+import aioimaplib
+
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from crm import db, stored_values
+from crm.mail.transport import SendFailure, SmtpSession
 from crm.settings import Settings, redacted
 
 # (level, what was found): "ok", "warn" (worth fixing, the set-up works) or "fail"
 Finding = tuple[str, str]
+MAIL_TIMEOUT = 10.0  # seconds a mail server may take to answer
 LISTED_VALUES = 20  # stored values refused by today's checks, listed by name; the rest counted
 
 
@@ -16,6 +23,8 @@ async def diagnose(settings: Settings) -> list[Finding]:
     findings: list[Finding] = [("ok", "configuration: every variable is valid")]
     findings += await _database(settings)
     findings.append(await _slack(settings))
+    findings.append(await _smtp(settings))
+    findings.append(await _imap(settings))
     return findings
 
 
@@ -55,3 +64,40 @@ async def _slack(settings: Settings) -> Finding:
         return "fail", f"slack: cannot reach {settings.slack_api_url}: {error}"
     return "ok", f"slack: connected to {identity.get('team')} as {identity.get('user')}"
 
+
+
+async def _smtp(settings: Settings) -> Finding:
+    if not settings.smtp_url:
+        return "ok", f"smtp: SMTP_URL not set; email is written to {settings.data_dir / 'outbox'}/"
+    try:
+        server = await SmtpSession(settings.smtp_url, timeout=MAIL_TIMEOUT).check()
+    except SendFailure as failure:
+        return "fail", f"smtp: {redacted(settings.smtp_url)}: {failure.answer}"
+    return "ok", f"smtp: {server} took the connection and the login"
+
+
+async def _imap(settings: Settings) -> Finding:
+    if not settings.imap_url:
+        return "ok", "imap: IMAP_URL not set; incoming email is not logged"
+    parts = urlsplit(settings.imap_url)
+    imaps = parts.scheme == "imaps"
+    client = (aioimaplib.IMAP4_SSL if imaps else aioimaplib.IMAP4)(
+        host=parts.hostname, port=parts.port or (993 if imaps else 143), timeout=MAIL_TIMEOUT)
+    try:
+        await asyncio.wait_for(client.wait_hello_from_server(), MAIL_TIMEOUT)
+        login = await asyncio.wait_for(client.login(unquote(parts.username or ""), unquote(parts.password or "")),
+                                       MAIL_TIMEOUT)
+        if login.result != "OK":
+            return "fail", f"imap: {redacted(settings.imap_url)} refused the login ({_lines(login)})"
+        mailbox = unquote(parts.path.lstrip("/")) or "INBOX"
+        selected = await asyncio.wait_for(client.select(mailbox), MAIL_TIMEOUT)
+        if selected.result != "OK":
+            return "fail", f"imap: {redacted(settings.imap_url)} has no mailbox {mailbox!r} ({_lines(selected)})"
+        await asyncio.wait_for(client.logout(), MAIL_TIMEOUT)
+    except (asyncio.TimeoutError, OSError) as error:
+        return "fail", f"imap: cannot reach {redacted(settings.imap_url)}: {error!r}"
+    return "ok", f"imap: logged in, mailbox {mailbox!r} found"
+
+
+def _lines(response) -> str:
+    return " ".join(bytes(line).decode(errors="replace") for line in response.lines)[:200]

@@ -37,3 +37,31 @@ async def test_doctor_names_missing_slack_credentials_and_an_unreachable_databas
     assert lines[1].startswith("FAIL database: cannot use postgres://crm:***@127.0.0.1:5999/nowhere: ")
     assert "s3cret" not in "\n".join(lines)
     assert lines[2] == "FAIL slack: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET (or SLACK_APP_TOKEN for Socket Mode) not set"
+
+
+async def test_doctor_tries_the_mail_servers(tmp_path, own_database):
+    import trustme
+
+    from tests.dovecot import Dovecot
+    from tests.smtp_server import SmtpServer
+
+    env = base_env(tmp_path, own_database, free_port())
+    code, lines = await doctor(tmp_path, env)
+    assert "ok   smtp: SMTP_URL not set; email is written to " in "\n".join(lines)
+    assert "ok   imap: IMAP_URL not set; incoming email is not logged" in lines
+    dovecot = Dovecot().start()
+    try:
+        with SmtpServer("plain", trustme.CA()) as smtp:
+            env = {**env, "SMTP_URL": smtp.url(), "IMAP_URL": dovecot.url}
+            _, lines = await doctor(tmp_path, env)
+            assert f"ok   smtp: 127.0.0.1:{smtp.port} took the connection and the login" in lines
+            assert "ok   imap: logged in, mailbox 'INBOX' found" in lines
+            wrong = dovecot.url.replace(":s3cret@", ":wrong@")
+            _, lines = await doctor(tmp_path, {**env, "IMAP_URL": wrong,
+                                               "SMTP_URL": f"smtp://127.0.0.1:{free_port()}"})
+            assert any(line.startswith("FAIL imap: imap://sales:***@") and "refused the login" in line
+                       for line in lines), lines
+            assert any(line.startswith("FAIL smtp: smtp://127.0.0.1:") and "cannot reach the mail server" in line
+                       for line in lines), lines
+    finally:
+        dovecot.close()

@@ -108,6 +108,12 @@ class SmtpSession:
             raise OutcomeUnknown(f"the connection was lost while the message was sent: {_words(error)}") from None
         return Accepted(f"{response.code} {response.message}")
 
+    async def check(self) -> str:
+        """Open a session (greeting, TLS, login) and close it: what is wrong, as a SendFailure."""
+        await self._connected()
+        await self.close()
+        return f"{self.options['hostname']}:{self.options['port']}"
+
     async def close(self) -> None:
         if self.client and self.client.is_connected:
             try:

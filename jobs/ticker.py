@@ -22,6 +22,8 @@ from crm.settings import Settings
 
 log = logging.getLogger(__name__)
 TICK = 1.0  # seconds between ticks
+# APScheduler says at INFO each time it runs the tick: every second, a line that tells nothing
+logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @dataclass(frozen=True)

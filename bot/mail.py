@@ -4,6 +4,8 @@ asker's conversation with the app, then confirmed when the mail server took the 
 told why not. Admins keep the templates from `/crm settings`."""
 from __future__ import annotations
 
+import dataclasses
+
 from slack_bolt.async_app import AsyncApp
 
 from bot import admin
@@ -55,6 +57,15 @@ async def _letter(it: Interaction, thirdparty_id: int, choice: views.MailChoice)
                                 document_id=choice.document, user_name=await _own_name(it))
 
 
+def _template_of_document(form: oneoff.MailForm, choice: views.MailChoice) -> views.MailChoice:
+    """A document just attached to an email still on the default template: its type's template
+    (`proposal`…), when there is one."""
+    document = next((d for d in form.documents if d.id == choice.document), None)
+    if document is None or choice.template != oneoff.DEFAULT_TEMPLATE or document.type not in form.templates:
+        return choice
+    return dataclasses.replace(choice, template=document.type)
+
+
 async def _own_name(it: Interaction) -> str:
     """The asker's Slack display name: emails go from it."""
     return (await it.names([it.user_id])).get(it.user_id, "")
@@ -80,6 +91,8 @@ def register(app: AsyncApp, surface: Surface) -> None:
         view = it.body.get("view") or {}
         form = await oneoff.form(it.ctx, record_id(view.get("private_metadata", "")))
         choice = views.read_choice(form_values(it.body))
+        if action(it.body).get("block_id") == "document":
+            choice = _template_of_document(form, choice)
         await it.client.views_update(view_id=view["id"], view=await _form_view(it, form, choice))
 
     async def send(it: Interaction):

@@ -211,3 +211,12 @@ async def test_the_document_card_emails_its_pdf_from_its_types_template(alice, s
               if b.get("type") == "input"}
     assert (chosen["template"], chosen["document"]) == ("proposal", str(document.id))
     assert "Subject: Notre proposition" in texts(view)  # Jane, the first address, reads French
+
+
+async def test_attaching_a_document_to_a_default_email_takes_its_types_template(alice, slack):
+    document, _ = await acme_with_a_proposal()
+    await alice.command("mail Acme")
+    view = (await slack.wait_for("views.open"))[-1].args["view"]
+    view = await choose(alice, slack, view, "document", str(document.id))
+    template = next(b["element"] for b in view["blocks"] if b.get("block_id") == "template")["initial_option"]
+    assert template["value"] == "proposal" and "Subject: Notre proposition" in texts(view)

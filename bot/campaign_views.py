@@ -15,7 +15,7 @@ TARGET_ACTION = "campaign_target"
 COUNT_BLOCK = "count"
 # what each button does, and when it is offered
 BUTTONS = (
-    ("campaign_send", "Send now", {"draft", "paused"}, "primary"),
+    ("campaign_send", "Send now", {"draft"}, "primary"),
     ("campaign_test", "Send test to me", {"draft", "scheduled", "paused"}, None),
     ("campaign_pause", "Pause", {"scheduled", "sending"}, None),
     ("campaign_resume", "Resume", {"paused"}, None),

@@ -277,3 +277,13 @@ async def test_two_workers_share_a_campaign_within_its_rate_and_each_address_get
     assert sum(handled) == len(arrivals) == 90 and all(handled)  # both took part
     assert len({message.recipients[0] for message in smtp.recorder.messages}) == 90
     assert (len(arrivals) - 1) / (arrivals[-1] - arrivals[0]) <= 30 * 1.05  # measured over the run
+
+
+async def test_a_paused_campaign_goes_on_by_resume_not_by_a_second_start(ready, tmp_path):
+    await customers()
+    ctx = sending(None, tmp_path)
+    campaign_id = await started(ctx)
+    await service.move(ctx, campaign_id, "pause")
+    with pytest.raises(Conflict, match="paused cannot be scheduled"):
+        await service.move(ctx, campaign_id, "schedule")
+    assert (await service.move(ctx, campaign_id, "resume")).status == "sending"

@@ -1,8 +1,8 @@
 """Campaign use cases (SPEC §7): create, schedule, pause, resume, cancel, show; and the start
 of a due campaign, which writes its recipients.
 
-Statuses: draft → scheduled → sending → sent, with paused (from scheduled or sending, back by
-resume) and cancelled (from any but sent). A scheduled campaign starts when its time comes,
+Statuses: draft → scheduled → sending → sent, with paused (from scheduled or sending, back to
+where it was by resume) and cancelled (from any but sent). A scheduled campaign starts when its time comes,
 whichever worker's tick sees it first: the status change is a conditional update, which one
 worker wins, in the same transaction as its recipients (a worker dying halfway leaves it
 scheduled, for another to start).
@@ -25,7 +25,7 @@ from models import Campaign, CampaignRecipient, EmailTemplate, RECIPIENT_STATUSE
 STATUS_LABELS = {"draft": "Draft", "scheduled": "Scheduled", "sending": "Sending", "paused": "Paused",
                  "sent": "Sent", "cancelled": "Cancelled"}
 MOVES = {  # action: (statuses it applies to, the status it leads to)
-    "schedule": ({"draft", "paused"}, "scheduled"),
+    "schedule": ({"draft"}, "scheduled"),  # a paused campaign goes on by resume, from where it was
     "pause": ({"scheduled", "sending"}, "paused"),
     "cancel": ({"draft", "scheduled", "sending", "paused"}, "cancelled"),
 }

@@ -11,12 +11,19 @@ each): a named row that a conditional update lets exactly one process claim.
 """
 from __future__ import annotations
 
+import os
+import socket
 from datetime import datetime, timedelta
 
 from tortoise.exceptions import IntegrityError
 from tortoise.expressions import Q
 
 from models import ScheduledJob
+
+
+def process_name() -> str:
+    """This process, as holds and claims name it: host and process id."""
+    return f"{socket.gethostname()}:{os.getpid()}"
 
 
 def _free(now: datetime) -> Q:

@@ -4,14 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
-import socket
 
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import campaign_views as views
-from crm import clock
+from crm import clock, jobs
 from crm.campaigns import service
 from crm.campaigns.sender import Sender
 from crm.context import Context
@@ -25,7 +23,7 @@ async def send_campaigns(settings: Settings) -> None:
     """Start due campaigns, send what is left to send, and mark finished ones sent."""
     ctx = Context(SYSTEM, settings, clock)
     await service.start_due(ctx)
-    sender = Sender(ctx, holder=f"{socket.gethostname()}:{os.getpid()}")
+    sender = Sender(ctx, holder=jobs.process_name())
     try:
         await sender.run()
     finally:

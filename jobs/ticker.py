@@ -8,9 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import secrets
-import socket
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Awaitable, Callable
@@ -40,7 +38,7 @@ class Ticker:
         self.settings = settings
         self.schedule = schedule
         self.tick = tick
-        self.holder = f"{socket.gethostname()}:{os.getpid()}:{secrets.token_hex(3)}"
+        self.holder = f"{jobs.process_name()}:{secrets.token_hex(3)}"  # two tickers of a process differ
         self.running: dict[str, asyncio.Task] = {}
         self.due_here: dict[str, datetime] = {}  # next runs of the jobs every process runs
         self.scheduler = AsyncIOScheduler()

@@ -24,9 +24,10 @@ from models import Campaign, CampaignRecipient, EmailTemplate, RECIPIENT_STATUSE
 
 STATUS_LABELS = {"draft": "Draft", "scheduled": "Scheduled", "sending": "Sending", "paused": "Paused",
                  "sent": "Sent", "cancelled": "Cancelled"}
-MOVES = {  # action: (statuses it applies to, the status it leads to)
+MOVES = {  # action: (statuses it applies to, the status it leads to, which a refusal names)
     "schedule": ({"draft"}, "scheduled"),  # a paused campaign goes on by resume, from where it was
     "pause": ({"scheduled", "sending"}, "paused"),
+    "resume": ({"paused"}, "resumed"),
     "cancel": ({"draft", "scheduled", "sending", "paused"}, "cancelled"),
 }
 NAME_MAX = 255
@@ -108,32 +109,18 @@ async def tally(campaign_id: int) -> Tally:
 
 async def move(ctx: Context, campaign_id: int, action: str, send_at: datetime | None = None) -> CampaignRecord:
     """schedule (at `send_at`, default now), pause, resume or cancel, by its creator or an admin."""
-    if action == "resume":
-        return await _resume(ctx, campaign_id)
-    allowed, to = MOVES[action]
+    allowed, done = MOVES[action]
     if action == "schedule":
         _require_future(ctx, send_at)
     async with ctx.transaction() as uow:
         row = await _visible(ctx, campaign_id, for_update=True, connection=uow.connection)
         _require_owner(ctx.actor, row)
         if row.status not in allowed:
-            raise Conflict(f"A campaign that is {STATUS_LABELS[row.status].lower()} cannot be "
-                           f"{STATUS_LABELS[to].lower()}.")
-        row.status = to
+            raise Conflict(f"A campaign that is {STATUS_LABELS[row.status].lower()} cannot be {done}.")
+        # the word of each move is its status; resuming goes back to where it was paused
+        row.status = ("sending" if row.started_at else "scheduled") if action == "resume" else done
         if action == "schedule":
             row.send_at = send_at or uow.now
-        row.updated_at, row.updated_by = uow.now, ctx.actor.id
-        await row.save(using_db=uow.connection)
-    return _record(row)
-
-
-async def _resume(ctx: Context, campaign_id: int) -> CampaignRecord:
-    async with ctx.transaction() as uow:
-        row = await _visible(ctx, campaign_id, for_update=True, connection=uow.connection)
-        _require_owner(ctx.actor, row)
-        if row.status != "paused":
-            raise Conflict(f"Only a paused campaign can be resumed; this one is {row.status}.")
-        row.status = "sending" if row.started_at else "scheduled"
         row.updated_at, row.updated_by = uow.now, ctx.actor.id
         await row.save(using_db=uow.connection)
     return _record(row)

@@ -3,11 +3,11 @@ the filter is typed), the campaign's message in its creator's conversation with 
 buttons send, pause, resume or cancel it and which the workers keep up to date while it sends."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
 
 from slack_bolt.async_app import AsyncApp
 
 from bot import campaign_views as views, cards
+from bot.field_inputs import selected_moment
 from bot.parser import Command
 from bot.payloads import Stale, action, form_values, record_id
 from bot.surface import Interaction, Surface, acked, submission
@@ -59,7 +59,8 @@ def register(app: AsyncApp, surface: Surface) -> None:
         name = state["name"]["value"].get("value") or ""
         template = (state["template"]["value"].get("selected_option") or {}).get("value") or ""
         target = state["target"][views.TARGET_ACTION].get("value") or ""
-        campaign = await service.create(it.ctx, name, template, target, _send_at(state))
+        campaign = await service.create(it.ctx, name, template, target,
+                                        selected_moment(state.get("send_at", {}).get("value", {})))
 
         async def post() -> None:
             tally = await service.tally(campaign.id)
@@ -95,8 +96,3 @@ def register(app: AsyncApp, surface: Surface) -> None:
     app.action("campaign_show")(acked(surface, show))
     app.action("campaign_test")(acked(surface, test))
 
-
-def _send_at(state: dict) -> datetime | None:
-    """The send time the form holds, or None."""
-    epoch = state.get("send_at", {}).get("value", {}).get("selected_date_time")
-    return datetime.fromtimestamp(epoch, tz=timezone.utc) if epoch else None

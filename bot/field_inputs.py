@@ -170,7 +170,8 @@ def _typed_value(state: dict) -> str | None:
     return state.get("value")
 
 
-def _selected_moment(state: dict) -> datetime | None:
+def selected_moment(state: dict) -> datetime | None:
+    """The moment a datetimepicker's submitted state holds, in UTC, or None."""
     epoch = state.get("selected_date_time")
     return None if epoch is None else datetime.fromtimestamp(epoch, timezone.utc)
 
@@ -178,7 +179,7 @@ def _selected_moment(state: dict) -> datetime | None:
 _STATE_READERS: dict[str, Callable[[dict], Any]] = {
     **dict.fromkeys(("plain_text_input", "number_input", "email_text_input", "url_text_input"), _typed_value),
     "datepicker": lambda state: state.get("selected_date"),
-    "datetimepicker": _selected_moment,
+    "datetimepicker": selected_moment,
     "checkboxes": lambda state: any(option["value"] == CHECKED for option in state.get("selected_options") or []),
     **dict.fromkeys(("static_select", "external_select"),
                     lambda state: (state.get("selected_option") or {}).get("value")),

@@ -13,8 +13,8 @@ from slack_bolt.response import BoltResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import (
-    admin, campaigns, cards, commands, documents, erasure, interactions, lists, mail, merge, options, products,
-    search,
+    admin, campaigns, cards, commands, documents, erasure, inbox, interactions, lists, mail, merge, options,
+    products, search,
 )
 from bot.surface import STALE, UNEXPECTED, Surface, post_response
 from crm.settings import Settings
@@ -36,8 +36,8 @@ def build_app(settings: Settings) -> AsyncApp:
         process_before_response=True,  # listeners ack and return; their work runs after (bot.surface)
     )
     surface = _surfaces[app] = Surface(settings)
-    for listeners in (commands, interactions, admin, options, products, documents, mail, campaigns, merge, erasure,
-                      search, lists):
+    for listeners in (commands, interactions, admin, options, products, documents, mail, campaigns, inbox, merge,
+                      erasure, search, lists):
         listeners.register(app, surface)
     app.error(_last_resort)
     return app

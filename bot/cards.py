@@ -38,6 +38,7 @@ HELP = [
     ("/crm doc DOCREF", "a document's card: validate, sign, convert, pay, PDF (DOCREF: its ref, or (PROV12) for a draft)"),
     ("/crm mail REF [TEMPLATE]", "email one of REF's contacts from a template, a document's PDF attached if you like"),
     ("/crm campaign new|list|show ID", "mass mailings to the third parties a filter finds, now or at a set time"),
+    ("/crm inbox", "admins: emails from unknown senders, each to assign to a third party, and those that failed"),
     ("/crm products [TEXT]", "the product catalogue, searched; admins add and edit products"),
     ("/crm settings", "admins: company details, numbering masks, custom fields and email templates"),
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import admin, campaigns, cards, documents, erasure, forms, lists, mail, merge, products
+from bot import admin, campaigns, cards, documents, erasure, forms, inbox, lists, mail, merge, products
 from bot.parser import Command, parse
 from bot.record_card import card_message
 from bot.search import results_message
@@ -33,6 +33,7 @@ EXAMPLES = {
     "doc": "/crm doc PR2611-00001",
     "mail": "/crm mail Acme proposal",
     "campaign": "/crm campaign new",
+    "inbox": "/crm inbox",
     "list": "/crm list type:customer town:Paris",
     "export": "/crm export tag:vip xlsx",
     "merge": '/crm merge "Acme Ltd" into Acme',
@@ -55,6 +56,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
         "doc": documents.show_document,
         "mail": mail.start,
         "campaign": campaigns.start,
+        "inbox": inbox.show_inbox,
         "list": lists.show_list,
         "export": lists.export,
         "merge": merge.start,

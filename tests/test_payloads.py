@@ -12,9 +12,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import cards, forms, mail_views
+from bot import cards, forms, inbox_views, mail_views
 from crm.agenda import EventRecord
 from crm.customfields import FieldDefinition
+from crm.inbound.inbox import Inbox, ReceivedEmail
 from crm.fieldtypes import FieldSpec
 from crm.mail import templates
 from crm.mail.oneoff import MailForm, Recipient
@@ -65,6 +66,17 @@ def sample_mail_modal() -> dict:
     return mail_views.mail_modal(form, mail_views.MailChoice(recipients[0].key, "proposal", document.id), preview)
 
 
+def sample_inbox() -> dict:
+    """/crm inbox: two emails from unknown senders (one of 3 not shown) and one that could not be read."""
+    unmatched = [
+        ReceivedEmail(12, "unmatched", "Jane Roe", "jane@newco.example", "Quote for 40 chairs?",
+                      "Hello, we are opening an office in Lyon and need 40 chairs by March…", CREATED, CREATED, "", 1),
+        ReceivedEmail(9, "unmatched", "", "buyer@other.example", "Re: your catalogue", "Do you ship to Belgium?",
+                      None, CREATED, "", 0)]
+    failed = [ReceivedEmail(7, "rejected", "", "", "", "", None, CREATED, "unreadable: no headers", 0)]
+    return inbox_views.inbox_message(Inbox(unmatched, 3, failed))
+
+
 EXAMPLES = {
     "record_card": lambda: cards.record_card(sample_card(), can_write=True),
     "shared_card": lambda: cards.record_card(sample_card(), private=False, names={"U0ALICE": "alice"},
@@ -72,6 +84,7 @@ EXAMPLES = {
     "create_modal": lambda: forms.new_thirdparty_modal(sample_fields()),
     "help": cards.help_message,
     "mail_modal": sample_mail_modal,
+    "inbox": sample_inbox,
 }
 
 

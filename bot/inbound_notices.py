@@ -1,0 +1,39 @@
+"""Telling sales reps in Slack of the email logged on their customers' timelines (by the IMAP
+listener, or by an admin assigning an unmatched one)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot import inbound_views as views
+from crm.inbound.intake import Logged
+from crm.settings import Settings
+
+log = logging.getLogger(__name__)
+
+
+async def tell_reps(settings: Settings, logged: list[Logged]) -> None:
+    """Each rep hears of the emails logged for their customers: one message for one email, one
+    summary for several (a backlog). Emails of customers without a rep go to CRM_NOTIFY_CHANNEL
+    when it is set. Slack being away loses a notice, never an email (it is on the timeline)."""
+    if not logged or not settings.slack_bot_token:
+        return
+    told: dict[str, list[Logged]] = defaultdict(list)
+    for email_logged in logged:
+        for rep in email_logged.rep_ids or ([settings.notify_channel] if settings.notify_channel else []):
+            told[rep].append(email_logged)
+    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    for rep, emails in told.items():
+        notice = views.new_email_message(emails[0]) if len(emails) == 1 else views.emails_summary(emails)
+        try:
+            channel = rep if rep == settings.notify_channel else (
+                await client.conversations_open(users=rep))["channel"]["id"]
+            await client.chat_postMessage(channel=channel, **notice)
+        except SlackApiError as refused:
+            log.warning("imap: Slack refused the notice to %s (%s)", rep, refused.response.get("error"))
+        except (OSError, asyncio.TimeoutError) as error:
+            log.warning("imap: Slack did not answer the notice to %s (%r)", rep, error)

@@ -1,0 +1,202 @@
+"""The IMAP listener (SPEC §1, issue 9): in `crm serve` and every `crm worker`, but listening in
+one process at a time. A process listens while it holds the mailbox (crm.jobs.hold), renewed
+every third of IMAP_LEASE_SECONDS; when it dies, another takes over once the hold runs out.
+
+Listening: the messages after the last processed UID are fetched in UID order and each handed
+to crm.inbound.intake (which records each Message-ID once), then the server is asked to say
+when mail arrives (IDLE; polling when it cannot). Every IMAP call has a deadline, and a lost
+connection ends the call at once: aioimaplib's IDLE waits forever on a dead connection.
+Whatever goes wrong, the listener connects again after a pause that doubles up to a minute.
+"""
+from __future__ import annotations
+
+import asyncio
+import email.utils
+import hashlib
+import logging
+import re
+import secrets
+from datetime import timedelta
+
+from aioimaplib import STOP_WAIT_SERVER_PUSH
+
+from bot import inbound_notices as notices
+from crm import clock, jobs
+from crm.context import Context
+from crm.inbound import intake, progress
+from crm.inbound.intake import Logged, Position
+from crm.inbound.server import ImapServer, Refused, answer, close
+from crm.permissions import SYSTEM
+from crm.settings import Settings
+from jobs.ticker import uninterrupted
+
+log = logging.getLogger(__name__)
+CALL_TIMEOUT = 30.0  # seconds an IMAP call may take
+IDLE_ROUND = 60.0  # seconds an IDLE lasts before the listener looks again (failed emails due again)
+POLL_EVERY = 10.0  # seconds between looks at a mailbox whose server cannot IDLE
+FETCH_COUNT = 200  # messages per FETCH
+FETCH_BYTES = 16 * 1024 * 1024  # bytes per FETCH; a larger message comes alone
+FIRST_PAUSE, LONGEST_PAUSE = 1.0, 60.0  # seconds before connecting again after a failure
+FETCHED = re.compile(rb"^\d+ FETCH \(")
+UID = re.compile(rb"UID (\d+)")
+SIZE = re.compile(rb"RFC822\.SIZE (\d+)")
+
+
+async def listen(settings: Settings) -> None:
+    """Listen to IMAP_URL's mailbox for as long as this process holds it (the ticker runs this
+    again in every process, so another takes over a mailbox whose listener died)."""
+    if not settings.imap_url:
+        return
+    server = ImapServer.from_url(settings.imap_url)
+    name = f"imap:{hashlib.sha256(server.key.encode()).hexdigest()[:32]}"
+    holder = f"{jobs.process_name()}:{secrets.token_hex(3)}"
+    lease = timedelta(seconds=settings.imap_lease_seconds)
+    if not await jobs.hold(name, holder, clock.now(), lease):
+        return  # another process listens
+    listening = asyncio.create_task(Listener(settings, server).run())
+    try:
+        while not listening.done():
+            await asyncio.wait({listening}, timeout=lease.total_seconds() / 3)
+            if not listening.done() and not await jobs.hold(name, holder, clock.now(), lease):
+                log.warning("imap: another process took over %s", server.shown)
+                break
+    finally:
+        listening.cancel()
+        await asyncio.gather(listening, return_exceptions=True)
+        await uninterrupted(jobs.release(name, holder))
+
+
+class Listener:
+    def __init__(self, settings: Settings, server: ImapServer):
+        self.ctx = Context(SYSTEM, settings, clock)
+        self.server = server
+        mail_from = email.utils.parseaddr(settings.mail_from)[1].lower()
+        self.own_addresses = frozenset(filter(None, (mail_from, server.own_address())))
+        self.pause = FIRST_PAUSE
+        self.client = None
+        self.lost = asyncio.Event()
+
+    async def run(self) -> None:
+        while True:
+            try:
+                await self._session()
+            except Exception as error:  # noqa: BLE001 - whatever it was, connect again after a pause
+                log.warning("imap: %s: %s; connecting again in %.0f s", self.server.shown, _words(error), self.pause)
+            finally:
+                if self.client is not None:
+                    await close(self.client)
+                    self.client = None
+            await asyncio.sleep(self.pause)
+            self.pause = min(self.pause * 2, LONGEST_PAUSE)
+
+    async def _session(self) -> None:
+        self.lost = asyncio.Event()
+        self.client, uidvalidity = await self.server.open(CALL_TIMEOUT)
+        self.client.protocol.conn_lost_cb = lambda _error: self.lost.set()
+        self.pause = FIRST_PAUSE
+        log.info("imap: listening to %s", self.server.shown)
+        last = await progress.resume_after(self.server.key, uidvalidity, clock.now())
+        can_idle = self.client.has_capability("IDLE")
+        while True:
+            last = await self._catch_up(uidvalidity, last)
+            await self._tell(await self._take(uidvalidity, await intake.due_again(
+                self.server.key, uidvalidity, clock.now())))
+            await (self._idle() if can_idle else self._poll())
+
+    async def _catch_up(self, uidvalidity: int, last: int) -> int:
+        """Process the messages after UID `last`, in UID order; returns the last one processed."""
+        sizes = await self._sizes(last)
+        logged: list[Logged] = []
+        for batch in _batches(sizes):
+            logged += await self._take(uidvalidity, batch)
+            last = batch[-1]
+            await progress.advance(self.server.key, uidvalidity, last, clock.now())
+        await self._tell(logged)
+        return last
+
+    async def _sizes(self, last: int) -> dict[int, int]:
+        """UID -> size of every message after UID `last`, in UID order."""
+        response = await self._call(self.client.uid("fetch", f"{last + 1}:*", "(UID RFC822.SIZE)"))
+        sizes = {}
+        for line in response.lines:
+            uid, size = UID.search(bytes(line)), SIZE.search(bytes(line))
+            if uid and size and int(uid.group(1)) > last:  # "n:*" names the last message even when below n
+                sizes[int(uid.group(1))] = int(size.group(1))
+        return dict(sorted(sizes.items()))
+
+    async def _take(self, uidvalidity: int, uids: list[int]) -> list[Logged]:
+        """Fetch the messages `uids` and hand each, in UID order, to the intake."""
+        if not uids:
+            return []
+        logged = []
+        for uid, raw in await self._fetch(uids):
+            found = await intake.take(self.ctx, Position(self.server.key, uidvalidity, uid), raw, self.own_addresses)
+            if found is not None:
+                logged.append(found)
+        return logged
+
+    async def _fetch(self, uids: list[int]) -> list[tuple[int, bytes]]:
+        response = await self._call(self.client.uid("fetch", ",".join(map(str, uids)), "(UID BODY.PEEK[])"))
+        fetched, uid = [], None
+        for line in response.lines:
+            if isinstance(line, bytearray):  # the message, as a literal after its FETCH line
+                if uid is not None:
+                    fetched.append((uid, bytes(line)))
+                    uid = None
+            elif FETCHED.match(line):
+                found = UID.search(line)
+                uid = int(found.group(1)) if found else None
+        return sorted(fetched)  # a message deleted meanwhile is simply not there
+
+    async def _idle(self) -> None:
+        """Wait for the server to say that mail arrived (or for IDLE_ROUND to pass)."""
+        idle = await self._call(self.client.idle_start(timeout=IDLE_ROUND))
+        while True:
+            pushed = await self._call(self.client.wait_server_push(), IDLE_ROUND + CALL_TIMEOUT)
+            if pushed == STOP_WAIT_SERVER_PUSH or any(bytes(line).endswith(b"EXISTS") for line in pushed):
+                break
+        self.client.idle_done()
+        await self._call(idle)
+
+    async def _poll(self) -> None:
+        await asyncio.sleep(POLL_EVERY)
+        await self._call(self.client.noop())
+
+    async def _call(self, request, timeout: float = CALL_TIMEOUT):
+        """An IMAP call's answer; raises when it takes longer than `timeout`, when the
+        connection is lost meanwhile, or when the server says NO or BAD."""
+        call = asyncio.ensure_future(request)
+        lost = asyncio.ensure_future(self.lost.wait())
+        try:
+            done, _ = await asyncio.wait({call, lost}, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            lost.cancel()
+            if not call.done():
+                call.cancel()
+        if call not in done:
+            raise ConnectionError("the server closed the connection" if lost in done
+                                  else f"no answer within {timeout:.0f} s")
+        response = call.result()
+        if getattr(response, "result", "OK") not in ("OK", None):
+            raise Refused(answer(response))
+        return response
+
+    async def _tell(self, logged: list[Logged]) -> None:
+        await notices.tell_reps(self.ctx.settings, logged)
+
+
+def _batches(sizes: dict[int, int]):
+    """The UIDs in order, in FETCHes of at most FETCH_COUNT messages and FETCH_BYTES bytes."""
+    batch, total = [], 0
+    for uid, size in sizes.items():
+        if batch and (len(batch) == FETCH_COUNT or total + size > FETCH_BYTES):
+            yield batch
+            batch, total = [], 0
+        batch.append(uid)
+        total += size
+    if batch:
+        yield batch
+
+
+def _words(error: Exception) -> str:
+    return str(error) or type(error).__name__

@@ -9,13 +9,13 @@ import logging
 from slack_bolt.async_app import AsyncApp
 
 from bot import cards, inbox_views as views
+from bot.inbound_notices import tell_reps
 from bot.parser import Command
 from bot.payloads import action, record_id
 from bot.surface import Interaction, Surface, acked, options, post_response, submission
 from crm import search
 from crm.errors import Conflict
 from crm.inbound import inbox
-from jobs.inbound import tell_reps
 
 log = logging.getLogger(__name__)
 

@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from tortoise import Tortoise
+
 from crm import agenda, linked, records
 from crm.context import Context
+from crm.db import sql
 from crm.filestore import FileStore
 from crm.permissions import require_admin, visible_thirdparty
 from crm.records import ThirdPartyRecord
-from models import Document
+from models import CompanyProfile, Document
 
 
 @dataclass(frozen=True)
@@ -46,8 +49,19 @@ async def erase(ctx: Context, thirdparty_id: int) -> ThirdPartyRecord:
 
 
 async def _forget(ctx: Context, files: list[str]) -> None:
-    """The PDFs of erased drafts, unless another document holds the same content."""
+    """The PDFs of erased drafts and the attachments of erased emails, unless another record
+    holds the same content (the store keeps equal content once)."""
     store = FileStore.for_settings(ctx.settings)
     for sha256 in set(files):
-        if not await Document.filter(pdf_sha256=sha256).exists():
+        if not await _still_held(sha256):
             store.remove(sha256)
+
+
+async def _still_held(sha256: str) -> bool:
+    if await Document.filter(pdf_sha256=sha256).exists() or await CompanyProfile.filter(logo_sha256=sha256).exists():
+        return True
+    connection = Tortoise.get_connection("default")
+    rows = await connection.execute_query_dict(sql(connection, "SELECT 1 AS held FROM crm_inbound_email "
+                                                              "WHERE CAST(attachments AS TEXT) LIKE ? LIMIT 1"),
+                                               [f"%{sha256}%"])
+    return bool(rows)

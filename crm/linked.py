@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from crm.context import UnitOfWork
 from crm.db import sql
 from crm.records import ThirdPartyRecord
-from models import Contact, CustomFieldValue, Document, DocumentContact
+from models import Contact, CustomFieldValue, Document, DocumentContact, InboundEmail
 
 CONTACT_FIELDS = ("first_name", "last_name", "job_title", "phone", "address", "zip", "town", "country", "language",
                   "note")
@@ -58,6 +58,16 @@ class Documents(Kind):
         return files
 
 
+class InboundEmails(Kind):
+    """Received emails go, and the attachments they alone kept."""
+
+    async def erase(self, uow: UnitOfWork, thirdparty: ThirdPartyRecord) -> list[str]:
+        kept = await InboundEmail.filter(thirdparty_id=thirdparty.id).using_db(uow.connection).values_list(
+            "attachments", flat=True)
+        await super().erase(uow, thirdparty)
+        return [attachment["sha256"] for attachments in kept for attachment in attachments]
+
+
 KINDS = (
     Kind("contacts", "crm_contact"),
     Documents("documents", "crm_document"),
@@ -65,9 +75,10 @@ KINDS = (
     # an erased address that had opted out stays on the opt-out list (crm_opt_out is not here)
     Kind("campaign recipients", "crm_campaign_recipient"),
     Kind("sent emails", "crm_sent_email"),
+    InboundEmails("received emails", "crm_inbound_email"),
 )
 # Rows naming a contact, which follow it when two same-email contacts become one.
-CONTACT_REFERENCES = ("crm_event", "crm_campaign_recipient", "crm_sent_email")
+CONTACT_REFERENCES = ("crm_event", "crm_campaign_recipient", "crm_sent_email", "crm_inbound_email")
 # Rows that belong to the third party itself and go with it.
 OWN_ROWS = (("crm_custom_value", "thirdparty_id"), ("crm_thirdparty_tag", "crm_thirdparty_id"),
             ("crm_thirdparty_rep", "crm_thirdparty_id"))

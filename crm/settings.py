@@ -53,6 +53,9 @@ class Settings:
     campaign_rate: int = 20
     campaign_concurrency: int = 4
     imap_unknown_senders: str = "log"
+    # how long a process's hold on the mailbox lasts unless renewed: another process takes over
+    # a dead listener's mailbox within this (renewed every third of it while listening)
+    imap_lease_seconds: int = 45
 
     @property
     def slack_configured(self) -> bool:
@@ -100,6 +103,7 @@ def load_settings(environ: Mapping[str, str] | None = None, env_file: str | Path
         campaign_rate=_integer(raw, "CAMPAIGN_RATE", 20, minimum=1, maximum=10_000),
         campaign_concurrency=_integer(raw, "CAMPAIGN_CONCURRENCY", 4, minimum=1, maximum=100),
         imap_unknown_senders=_choice(raw, "IMAP_UNKNOWN_SENDERS", "log", UNKNOWN_SENDER_POLICIES),
+        imap_lease_seconds=_integer(raw, "IMAP_LEASE_SECONDS", 45, minimum=3, maximum=3600),
     )
 
 

@@ -99,13 +99,13 @@ class Ticker:
             await job.run(self.settings)
         except asyncio.CancelledError:
             if job.once:  # stopped before the end: still due, for whichever process claims it next
-                await _uninterrupted(jobs.release(job.name, self.holder))
+                await uninterrupted(jobs.release(job.name, self.holder))
             raise
         except Exception as failure:  # noqa: BLE001 - one job failing must not stop the others
             log.exception("job %s failed", job.name)
-            await _uninterrupted(self._done(job, repr(failure)))
+            await uninterrupted(self._done(job, repr(failure)))
         else:
-            await _uninterrupted(self._done(job, ""))
+            await uninterrupted(self._done(job, ""))
         finally:
             if keeping:
                 keeping.cancel()
@@ -124,7 +124,7 @@ class Ticker:
                 log.warning("job %s was taken over by another process", job.name)
 
 
-async def _uninterrupted(bookkeeping) -> None:
+async def uninterrupted(bookkeeping) -> None:
     """Write down how a run ended even when the process is stopping meanwhile."""
     task = asyncio.ensure_future(bookkeeping)
     try:

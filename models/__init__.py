@@ -398,7 +398,7 @@ class ThirdPartyAlias(Model):
 
 EMAIL_TEMPLATE_TYPES = ("thirdparty", "contact", "proposal", "order", "invoice", "intervention", "campaign")
 CAMPAIGN_STATUSES = ("draft", "scheduled", "sending", "paused", "sent", "cancelled")
-RECIPIENT_STATUSES = ("pending", "sent", "failed", "bounced", "skipped")
+RECIPIENT_STATUSES = ("pending", "sent", "failed", "bounced", "skipped", "replied")
 
 
 # An email template (SPEC §7), one per name and language; the one without a language is used
@@ -497,3 +497,54 @@ class SentEmail(Model):
     class Meta:
         table = "crm_sent_email"
         indexes = (("thirdparty_id",),)
+
+
+# Where the IMAP listener got to in a mailbox: the UIDs it has processed are those up to
+# `last_uid`, as long as the server's UIDVALIDITY is still `uidvalidity`.
+class Mailbox(Model):
+    name = fields.CharField(max_length=255, primary_key=True)  # user@host:port/MAILBOX
+    uidvalidity = fields.BigIntField(default=0)
+    last_uid = fields.BigIntField(default=0)
+    updated_at = fields.DatetimeField(null=True)
+
+    class Meta:
+        table = "crm_mailbox"
+
+
+# What became of each incoming email, one row per Message-ID (so a replay or a new UIDVALIDITY
+# logs nothing twice): logged on a timeline, unmatched (waiting for an admin to assign it),
+# ignored, a bounce, rejected (unreadable), or failed (retried a few times, then left).
+INBOUND_STATUSES = ("logged", "unmatched", "ignored", "bounce", "rejected", "failed")
+
+
+class InboundEmail(Model):
+    id = fields.IntField(primary_key=True)
+    message_id = fields.CharField(max_length=255, unique=True)
+    mailbox = fields.CharField(max_length=255)
+    uidvalidity = fields.BigIntField()
+    uid = fields.BigIntField()
+    status = fields.CharField(max_length=16)
+    reason = fields.TextField(default="")
+    attempts = fields.IntField(default=1)
+    next_attempt_at = fields.DatetimeField(null=True)
+    thirdparty: fields.ForeignKeyNullableRelation[ThirdParty] = fields.ForeignKeyField(
+        f"{APP}.ThirdParty", related_name="inbound_emails", null=True, on_delete=fields.CASCADE
+    )
+    contact: fields.ForeignKeyNullableRelation[Contact] = fields.ForeignKeyField(
+        f"{APP}.Contact", related_name="inbound_emails", null=True, on_delete=fields.SET_NULL
+    )
+    document: fields.ForeignKeyNullableRelation[Document] = fields.ForeignKeyField(
+        f"{APP}.Document", related_name="inbound_emails", null=True, on_delete=fields.SET_NULL
+    )
+    sender = fields.CharField(max_length=255, default="")
+    sender_name = fields.CharField(max_length=255, default="")
+    subject = fields.TextField(default="")
+    excerpt = fields.TextField(default="")
+    written_at = fields.DatetimeField(null=True)  # its Date header
+    received_at = fields.DatetimeField()
+    attachments = fields.JSONField(default=list)  # [{"sha256", "name", "size"}] in the file store
+    assigned_by = fields.CharField(max_length=32, default="")  # the admin who assigned it by hand
+
+    class Meta:
+        table = "crm_inbound_email"
+        indexes = (("thirdparty_id",), ("status", "received_at"))

@@ -2,14 +2,11 @@
 from __future__ import annotations
 
 import asyncio
-from urllib.parse import unquote, urlsplit
-
-import aioimaplib
-
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from crm import db, stored_values
+from crm.inbound.server import ImapServer, Refused, close
 from crm.mail.transport import SendFailure, SmtpSession
 from crm.settings import Settings, redacted
 
@@ -79,25 +76,12 @@ async def _smtp(settings: Settings) -> Finding:
 async def _imap(settings: Settings) -> Finding:
     if not settings.imap_url:
         return "ok", "imap: IMAP_URL not set; incoming email is not logged"
-    parts = urlsplit(settings.imap_url)
-    imaps = parts.scheme == "imaps"
-    client = (aioimaplib.IMAP4_SSL if imaps else aioimaplib.IMAP4)(
-        host=parts.hostname, port=parts.port or (993 if imaps else 143), timeout=MAIL_TIMEOUT)
+    server = ImapServer.from_url(settings.imap_url)
     try:
-        await asyncio.wait_for(client.wait_hello_from_server(), MAIL_TIMEOUT)
-        login = await asyncio.wait_for(client.login(unquote(parts.username or ""), unquote(parts.password or "")),
-                                       MAIL_TIMEOUT)
-        if login.result != "OK":
-            return "fail", f"imap: {redacted(settings.imap_url)} refused the login ({_lines(login)})"
-        mailbox = unquote(parts.path.lstrip("/")) or "INBOX"
-        selected = await asyncio.wait_for(client.select(mailbox), MAIL_TIMEOUT)
-        if selected.result != "OK":
-            return "fail", f"imap: {redacted(settings.imap_url)} has no mailbox {mailbox!r} ({_lines(selected)})"
-        await asyncio.wait_for(client.logout(), MAIL_TIMEOUT)
+        client, _ = await server.open(MAIL_TIMEOUT)
+        await close(client)
+    except Refused as refused:
+        return "fail", f"imap: {refused}"
     except (asyncio.TimeoutError, OSError) as error:
-        return "fail", f"imap: cannot reach {redacted(settings.imap_url)}: {error!r}"
-    return "ok", f"imap: logged in, mailbox {mailbox!r} found"
-
-
-def _lines(response) -> str:
-    return " ".join(bytes(line).decode(errors="replace") for line in response.lines)[:200]
+        return "fail", f"imap: cannot reach {server.shown}: {error!r}"
+    return "ok", f"imap: logged in, mailbox {server.mailbox!r} found"

@@ -9,8 +9,8 @@ from crm.documents import service as documents
 from crm.errors import Forbidden
 from crm.filestore import FileStore
 from models import (
-    Campaign, CampaignRecipient, Contact, CustomFieldValue, Document, DocumentContact, Event, OptOut, SentEmail,
-    ThirdParty,
+    Campaign, CampaignRecipient, Contact, CustomFieldValue, Document, DocumentContact, Event, InboundEmail, OptOut,
+    SentEmail, ThirdParty,
 )
 from tests.conftest import ADMIN, ALICE, context
 
@@ -30,13 +30,17 @@ async def customer_with_history():
     await OptOut.create(address="jane@doe.example", created_at=now)
     await SentEmail.create(message_id="<1@acme.example>", thirdparty_id=tp.id, contact_id=jane.id,
                            address="jane@doe.example", subject="Hello", sent_by=ALICE.id, sent_at=now)
+    await InboundEmail.create(message_id="<2@doe.example>", mailbox="sales@imap/INBOX", uidvalidity=1, uid=1,
+                              status="logged", thirdparty_id=tp.id, contact_id=jane.id, sender="jane@doe.example",
+                              subject="Re: Hello", received_at=now)
     return tp, jane, draft, invoice
 
 
 async def test_erasure_removes_the_person_and_keeps_the_books(db):
     tp, jane, draft, invoice = await customer_with_history()
     plan = await erasure.plan(context(ADMIN), tp.id)
-    assert plan.going == {"contacts": 1, "documents": 1, "events": 5, "campaign recipients": 1, "sent emails": 1}
+    assert plan.going == {"contacts": 1, "documents": 1, "events": 5, "campaign recipients": 1, "sent emails": 1,
+                          "received emails": 1}
     assert plan.kept_documents == 1
     await erasure.erase(context(ADMIN), tp.id)
     assert not await ThirdParty.filter(id=tp.id).exists()
@@ -49,7 +53,7 @@ async def test_erasure_removes_the_person_and_keeps_the_books(db):
     [event] = await Event.all()
     assert (event.code, event.user_id, event.thirdparty_id) == ("COMPANY_DELETE", ADMIN.id, None)
     assert "Jane" not in json.dumps([event.label, event.details])
-    assert not await CampaignRecipient.exists() and not await SentEmail.exists()
+    assert not await CampaignRecipient.exists() and not await SentEmail.exists() and not await InboundEmail.exists()
     assert await OptOut.exists(address="jane@doe.example")  # an erased address stays opted out
 
 
@@ -68,3 +72,16 @@ async def test_the_pdf_of_an_erased_draft_leaves_the_store(db, settings):
     await Document.filter(id=draft.id).update(pdf_sha256=stored.sha256, pdf_name=stored.name, pdf_made_at=clock.now())
     await erasure.erase(Context(ADMIN, settings, clock), tp.id)
     assert not store.path(stored.sha256).exists()
+
+
+async def test_the_attachments_of_erased_emails_leave_the_store_unless_another_record_holds_them(db, settings):
+    jane, other = [await thirdparties.create(context(), {"name": name, "type": "customer"}) for name in ("Jane", "Bob")]
+    store = FileStore.for_settings(settings)
+    own, shared = store.put(b"Jane's CV", "cv.pdf"), store.put(b"the price list", "prices.pdf")
+    for n, (thirdparty, attachments) in enumerate(((jane, [own, shared]), (other, [shared]))):
+        await InboundEmail.create(message_id=f"<{n}@x.example>", mailbox="sales@imap/INBOX", uidvalidity=1, uid=n,
+                                  status="logged", thirdparty_id=thirdparty.id, received_at=clock.now(),
+                                  attachments=[{"sha256": kept.sha256, "name": kept.name, "size": kept.size}
+                                               for kept in attachments])
+    await erasure.erase(Context(ADMIN, settings, clock), jane.id)
+    assert not store.path(own.sha256).exists() and store.read(shared.sha256) == b"the price list"

@@ -6,8 +6,8 @@ from crm import clock, contacts, customfields, duplicates, merge, thirdparties
 from crm.documents import service as documents
 from crm.errors import Conflict, ValidationError
 from models import (
-    Campaign, CampaignRecipient, Contact, CustomFieldValue, Document, DocumentContact, Event, SentEmail, ThirdParty,
-    ThirdPartyAlias,
+    Campaign, CampaignRecipient, Contact, CustomFieldValue, Document, DocumentContact, Event, InboundEmail, SentEmail,
+    ThirdParty, ThirdPartyAlias,
 )
 from tests import faults
 from tests.conftest import ADMIN, ALICE, context
@@ -38,6 +38,12 @@ async def pair():
                                    contact_id=jane_removed.id, status="sent")
     await SentEmail.create(message_id="<1@acme.example>", thirdparty_id=removed.id, contact_id=jane_removed.id,
                            address="jane@acme.example", subject="Hello", sent_by=ALICE.id, sent_at=now)
+    # what email came in: Jane's reply, and an unmatched email an admin assigned to the removed record
+    for message_id, contact_id, assigned_by in (("<2@jane.example>", jane_removed.id, ""),
+                                                ("<3@stranger.example>", None, ADMIN.id)):
+        await InboundEmail.create(message_id=message_id, mailbox="sales@imap/INBOX", uidvalidity=1, uid=1,
+                                  status="logged", thirdparty_id=removed.id, contact_id=contact_id,
+                                  assigned_by=assigned_by, received_at=now)
     return kept, removed, jane_kept
 
 
@@ -52,7 +58,8 @@ async def test_the_plan_says_field_by_field_what_the_kept_record_becomes(db):
     assert outcomes["Tags"].result == "lyon, vip" and outcomes["Sales reps"].result == "U0BOB, U0CAROL"
     assert outcomes["Size"].result == "10" and outcomes["Size"].other_dropped
     assert outcomes["Segment"].result == "retail"
-    assert plan.moving == {"contacts": 2, "documents": 4, "events": 7, "campaign recipients": 1, "sent emails": 1}
+    assert plan.moving == {"contacts": 2, "documents": 4, "events": 7, "campaign recipients": 1, "sent emails": 1,
+                           "received emails": 2}
     assert plan.same_email_contacts == 1
 
 
@@ -78,6 +85,8 @@ async def test_a_merge_moves_everything_and_keeps_the_removed_code(db):
     assert await Event.filter(thirdparty_id=removed.id).count() == 0
     for emailed in (await CampaignRecipient.all(), await SentEmail.all()):
         assert [(row.thirdparty_id, row.contact_id) for row in emailed] == [(kept.id, jane_kept.id)]
+    received = await InboundEmail.all().order_by("id")
+    assert [(row.thirdparty_id, row.contact_id) for row in received] == [(kept.id, jane_kept.id), (kept.id, None)]
     events_after = await Event.filter(thirdparty_id=kept.id).exclude(code__in=["COMPANY_MODIFY", "COMPANY_MERGE"]).count()
     assert events_after == events
     merged = await Event.get(code="COMPANY_MERGE")

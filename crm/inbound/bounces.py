@@ -13,7 +13,8 @@ from models import Campaign, CampaignRecipient
 
 
 async def record(ctx: Context, bounce: Bounce) -> bool:
-    """Record what `bounce` reports of a campaign email; False when it names none of ours (or
+    """Record what `bounce` reports of a campaign email, in the transaction open in `ctx` if any
+    (the listener's, which also records the email's fate); False when it names none of ours (or
     says it was delivered after all)."""
     if bounce.action not in ("failed", "delayed") or not bounce.original_message_id:
         return False
@@ -35,6 +36,6 @@ async def record(ctx: Context, bounce: Bounce) -> bool:
                                 contact_id=recipient.contact_id,
                                 details={"campaign_id": recipient.campaign_id, "status": bounce.status,
                                          "action": bounce.action, "permanent": bounce.permanent})
-    if bounce.permanent:  # once recorded: the opt-out list keeps its own rows
-        await unsubscribe.opt_out(recipient.address, f"bounced: {reason}", ctx.now())
+        if bounce.permanent:
+            await unsubscribe.opt_out(recipient.address, f"bounced: {reason}", uow.now)
     return True

@@ -57,7 +57,8 @@ def _count_text(matching: int | None) -> str:
 def campaign_message(campaign: CampaignRecord, tally: Tally, *, can_change: bool) -> dict:
     """The campaign as its message shows it: status, what it sends to whom, progress, buttons."""
     counts = tally.counts
-    progress = (f"{counts.get('sent', 0):,} sent of {tally.total - counts.get('skipped', 0):,}"
+    replied = f" · {counts['replied']:,} replied" if counts.get("replied") else ""
+    progress = (f"{tally.sent:,} sent of {tally.total - counts.get('skipped', 0):,}{replied}"
                 f" · {counts.get('failed', 0):,} failed · {counts.get('bounced', 0):,} bounced"
                 f" · {counts.get('skipped', 0):,} skipped") if tally.total else "Recipients are listed when it starts."
     fields = [plain_field("Status", STATUS_LABELS[campaign.status]),
@@ -78,7 +79,7 @@ def campaign_message(campaign: CampaignRecord, tally: Tally, *, can_change: bool
 def summary_message(campaign: CampaignRecord, tally: Tally) -> dict:
     counts = tally.counts
     text = (f"Campaign “{campaign.name}” is {STATUS_LABELS[campaign.status].lower()}: "
-            f"{counts.get('sent', 0):,} sent, {counts.get('failed', 0):,} failed, "
+            f"{tally.sent:,} sent, {counts.get('failed', 0):,} failed, "
             f"{counts.get('skipped', 0):,} skipped.")
     return message(text, [plain_section(text)])
 

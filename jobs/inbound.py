@@ -18,7 +18,7 @@ import re
 import secrets
 from datetime import timedelta
 
-from aioimaplib import STOP_WAIT_SERVER_PUSH
+from aioimaplib import STOP_WAIT_SERVER_PUSH, Response
 
 from bot import inbound_notices as notices
 from crm import clock, jobs
@@ -99,8 +99,7 @@ class Listener:
         can_idle = self.client.has_capability("IDLE")
         while True:
             last = await self._catch_up(uidvalidity, last)
-            await self._tell(await self._take(uidvalidity, await intake.due_again(
-                self.server.key, uidvalidity, clock.now())))
+            await self._retry(uidvalidity)
             await (self._idle() if can_idle else self._poll())
 
     async def _catch_up(self, uidvalidity: int, last: int) -> int:
@@ -108,11 +107,19 @@ class Listener:
         sizes = await self._sizes(last)
         logged: list[Logged] = []
         for batch in _batches(sizes):
-            logged += await self._take(uidvalidity, batch)
+            logged += await self._take(uidvalidity, await self._fetch(batch))
             last = batch[-1]
             await progress.advance(self.server.key, uidvalidity, last, clock.now())
         await self._tell(logged)
         return last
+
+    async def _retry(self, uidvalidity: int) -> None:
+        """Try again the emails whose processing failed and is due again."""
+        due = await intake.due_again(self.server.key, uidvalidity, clock.now())
+        if due:
+            fetched = await self._fetch(due)
+            await self._tell(await self._take(uidvalidity, fetched))
+            await intake.left_mailbox(self.server.key, uidvalidity, set(due) - {uid for uid, _ in fetched})
 
     async def _sizes(self, last: int) -> dict[int, int]:
         """UID -> size of every message after UID `last`, in UID order."""
@@ -124,12 +131,10 @@ class Listener:
                 sizes[int(uid.group(1))] = int(size.group(1))
         return dict(sorted(sizes.items()))
 
-    async def _take(self, uidvalidity: int, uids: list[int]) -> list[Logged]:
-        """Fetch the messages `uids` and hand each, in UID order, to the intake."""
-        if not uids:
-            return []
+    async def _take(self, uidvalidity: int, fetched: list[tuple[int, bytes]]) -> list[Logged]:
+        """Hand each message fetched, in UID order, to the intake."""
         logged = []
-        for uid, raw in await self._fetch(uids):
+        for uid, raw in fetched:
             found = await intake.take(self.ctx, Position(self.server.key, uidvalidity, uid), raw, self.own_addresses)
             if found is not None:
                 logged.append(found)
@@ -177,7 +182,7 @@ class Listener:
             raise ConnectionError("the server closed the connection" if lost in done
                                   else f"no answer within {timeout:.0f} s")
         response = call.result()
-        if getattr(response, "result", "OK") not in ("OK", None):
+        if isinstance(response, Response) and response.result != "OK":
             raise Refused(answer(response))
         return response
 

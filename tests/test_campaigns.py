@@ -136,7 +136,7 @@ async def test_the_sender_delivers_each_recipient_once_and_logs_it(ready, smtp, 
     assert [(e.thirdparty_id, e.user_id) for e in events] == [(made["acme"].id, "system"),
                                                               (made["globex"].id, "system")]
     tally = (await service.get(ctx, campaign_id))[1]
-    assert tally.counts == {"pending": 0, "sent": 2, "failed": 0, "bounced": 0, "skipped": 3}
+    assert tally.counts == {"pending": 0, "sent": 2, "failed": 0, "bounced": 0, "skipped": 3, "replied": 0}
 
 
 async def test_a_full_mailbox_is_tried_again_later_and_an_unknown_one_fails(ready, smtp, tmp_path):

@@ -94,11 +94,14 @@ async def deliver(dovecot: Dovecot, *messages: bytes) -> None:
 
 
 async def test_mail_delivered_while_listening_is_on_the_timeline_within_seconds_and_the_rep_told(
-        mailbox, dovecot, globex, slack):
+        mailbox, dovecot, globex, slack, caplog):
     thirdparty, zoe = globex
     async with listening(mailbox):
+        await asyncio.sleep(0.5)  # waiting in IDLE
         await deliver(dovecot, zoe_writes(1, body="Can you send <!channel> the quote?", attachment=b"%PDF-1.4 quote"))
         await until(emails_in(1))
+        await slack.wait_for("chat.postMessage")
+    assert not [r.getMessage() for r in caplog.records if r.name == "jobs.inbound" and r.levelname == "WARNING"]
     event = await Event.get(code="EMAIL_IN")
     assert (event.thirdparty_id, event.contact_id, event.user_id) == (thirdparty.id, zoe.id, "system")
     assert event.label == "Email from Zoë Núñez <zoe@globex.example>: Question 1"

@@ -19,6 +19,11 @@ from tests.test_inbound_parsing import crlf
 AT = Position("sales@imap.example:143/INBOX", 7, 1)
 
 
+WITH_ATTACHMENT = email_from("it@initech.example").replace(
+    b"\r\n\r\nHi\r\n", b"\r\nMIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
+    b"Content-Type: application/pdf\r\nContent-Disposition: attachment; filename=a.pdf\r\n\r\n%PDF\r\n--x--\r\n")
+
+
 def with_policy(settings, policy: str) -> Context:
     return Context(context().actor, dataclasses.replace(settings, imap_unknown_senders=policy), clock)
 
@@ -124,10 +129,7 @@ async def test_a_failed_email_is_due_again_later_and_given_up_after_the_last_att
     await thirdparties.create(context(), {"name": "Initech", "type": "customer", "email": "it@initech.example"})
     (tmp_path / "blocked").write_text("not a folder")
     blocked = Context(context().actor, dataclasses.replace(settings, data_dir=tmp_path / "blocked"), clock)
-    raw = email_from("it@initech.example").replace(b"\r\n\r\nHi\r\n", b"\r\nMIME-Version: 1.0\r\n"
-                                                   b"Content-Type: multipart/mixed; boundary=x\r\n\r\n--x\r\n"
-                                                   b"Content-Type: application/pdf\r\nContent-Disposition: "
-                                                   b"attachment; filename=a.pdf\r\n\r\n%PDF\r\n--x--\r\n")
+    raw = WITH_ATTACHMENT
     start = clock.now()
     clock.freeze(start)
     for attempt in range(1, intake.MAX_ATTEMPTS + 1):
@@ -142,3 +144,14 @@ async def test_a_failed_email_is_due_again_later_and_given_up_after_the_last_att
     assert await intake.due_again(AT.mailbox, AT.uidvalidity, clock.now() + intake.FIRST_RETRY * 100) == []
     assert await intake.take(Context(context().actor, settings, clock), AT, raw, OURS) is None  # given up on
     assert not await Event.filter(code="EMAIL_IN").exists()
+
+
+async def test_a_failed_email_deleted_from_the_mailbox_is_not_tried_again(db, settings, tmp_path):
+    (tmp_path / "blocked").write_text("not a folder")
+    blocked = Context(context().actor, dataclasses.replace(settings, data_dir=tmp_path / "blocked"), clock)
+    raw = WITH_ATTACHMENT
+    await intake.take(blocked, AT, raw, OURS)
+    await intake.left_mailbox(AT.mailbox, AT.uidvalidity, {AT.uid})
+    row = await InboundEmail.get()
+    assert (row.status, row.next_attempt_at) == ("failed", None) and "deleted from the mailbox" in row.reason
+    assert await intake.due_again(AT.mailbox, AT.uidvalidity, clock.now() + intake.FIRST_RETRY * 100) == []

@@ -62,6 +62,11 @@ class Tally:
     def done(self) -> int:
         return self.total - self.counts.get("pending", 0)
 
+    @property
+    def sent(self) -> int:
+        """Sent, the replied ones included (a reply says it arrived)."""
+        return self.counts.get("sent", 0) + self.counts.get("replied", 0)
+
 
 def _record(row: Campaign) -> CampaignRecord:
     return CampaignRecord(row.id, row.name, row.template_name, row.target, row.status, row.send_at, row.started_at,

@@ -94,6 +94,13 @@ async def due_again(mailbox: str, uidvalidity: int, now: datetime) -> list[int]:
         "uid").values_list("uid", flat=True)
 
 
+async def left_mailbox(mailbox: str, uidvalidity: int, uids: set[int]) -> None:
+    """Failed emails that are no longer in the mailbox (deleted meanwhile): not tried again."""
+    if uids:
+        await InboundEmail.filter(mailbox=mailbox, uidvalidity=uidvalidity, uid__in=uids, status="failed").update(
+            next_attempt_at=None, reason="deleted from the mailbox before it could be tried again")
+
+
 async def _record(ctx: Context, uow: UnitOfWork, position: Position, key: str, incoming: Incoming,
                   stored: list[dict], before: InboundEmail | None, own_addresses: frozenset[str]) -> Logged | None:
     if incoming.bounces:

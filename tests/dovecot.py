@@ -67,7 +67,9 @@ def _traversable_temp() -> str:
 
 
 class Dovecot:
-    def __init__(self):
+    def __init__(self, capabilities: str = ""):
+        """`capabilities`: what the server says it can do, when not Dovecot's own list (a server
+        without IDLE, say)."""
         self.root = Path(tempfile.mkdtemp(prefix="crm-dovecot-", dir=_traversable_temp()))
         self.root.chmod(0o755)  # the login and mail processes, which are not root, go through it
         self.port = free_port()
@@ -77,7 +79,8 @@ class Dovecot:
         (self.root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
         self.process: subprocess.Popen | None = None
         self.config = self.root / "dovecot.conf"
-        self.config.write_text(CONFIG.format(root=self.root, port=self.port, uid=owner.pw_uid, gid=owner.pw_gid))
+        self.config.write_text(CONFIG.format(root=self.root, port=self.port, uid=owner.pw_uid, gid=owner.pw_gid)
+                               + (f"imap_capability = {capabilities}\n" if capabilities else ""))
 
     @property
     def url(self) -> str:

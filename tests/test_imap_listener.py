@@ -156,6 +156,17 @@ async def test_a_mailbox_made_again_with_the_same_mail_doubles_nothing(mailbox, 
     assert await InboundEmail.all().count() == 3
 
 
+async def test_a_server_without_idle_is_polled(settings, globex, monkeypatch):
+    server = Dovecot(capabilities="IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE UIDPLUS").start()
+    monkeypatch.setattr("jobs.inbound.POLL_EVERY", 0.2)
+    try:
+        async with listening(dataclasses.replace(settings, imap_url=server.url, imap_lease_seconds=3)):
+            await deliver(server, zoe_writes(1))
+            await until(emails_in(1))
+    finally:
+        server.close()
+
+
 AWKWARD = {
     "no Message-ID": crlf("From: zoe@globex.example\nSubject: No id\n\nHi\n"),
     "bad charset": crlf("From: zoe@globex.example\nMessage-ID: <cs@globex.example>\n"

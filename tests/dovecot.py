@@ -7,11 +7,14 @@ from __future__ import annotations
 import imaplib
 import os
 import pwd
+import ssl
 import shutil
 import subprocess
 import tempfile
 import time
 from pathlib import Path
+
+import trustme
 
 from tests.processes import free_port
 
@@ -26,7 +29,7 @@ state_dir = {root}/state
 log_path = {root}/dovecot.log
 protocols = imap
 listen = 127.0.0.1
-ssl = no
+{ssl}
 disable_plaintext_auth = no
 auth_mechanisms = plain login
 default_login_user = dovenull
@@ -43,10 +46,11 @@ userdb {{
 service imap-login {{
   inet_listener imap {{
     address = 127.0.0.1
-    port = {port}
+    port = {imap_port}
   }}
   inet_listener imaps {{
-    port = 0
+    address = 127.0.0.1
+    port = {imaps_port}
   }}
 }}
 service stats {{
@@ -67,9 +71,10 @@ def _traversable_temp() -> str:
 
 
 class Dovecot:
-    def __init__(self, capabilities: str = ""):
+    def __init__(self, capabilities: str = "", tls: trustme.CA | None = None):
         """`capabilities`: what the server says it can do, when not Dovecot's own list (a server
-        without IDLE, say)."""
+        without IDLE, say). `tls`: IMAPS only (implicit TLS), with a certificate of that CA for
+        127.0.0.1."""
         self.root = Path(tempfile.mkdtemp(prefix="crm-dovecot-", dir=_traversable_temp()))
         self.root.chmod(0o755)  # the login and mail processes, which are not root, go through it
         self.port = free_port()
@@ -79,12 +84,21 @@ class Dovecot:
         (self.root / "users").write_text(f"{USER}:{{PLAIN}}{PASSWORD}::::::\n")
         self.process: subprocess.Popen | None = None
         self.config = self.root / "dovecot.conf"
-        self.config.write_text(CONFIG.format(root=self.root, port=self.port, uid=owner.pw_uid, gid=owner.pw_gid)
+        self.tls = tls
+        if tls is None:
+            ssl = "ssl = no"
+        else:
+            issued = tls.issue_cert("127.0.0.1")
+            issued.cert_chain_pems[0].write_to_path(str(self.root / "cert.pem"))
+            issued.private_key_pem.write_to_path(str(self.root / "key.pem"))
+            ssl = f"ssl = required\nssl_cert = <{self.root}/cert.pem\nssl_key = <{self.root}/key.pem"
+        self.config.write_text(CONFIG.format(root=self.root, uid=owner.pw_uid, gid=owner.pw_gid, ssl=ssl,
+                                             imap_port=0 if tls else self.port, imaps_port=self.port if tls else 0)
                                + (f"imap_capability = {capabilities}\n" if capabilities else ""))
 
     @property
     def url(self) -> str:
-        return f"imap://{USER}:{PASSWORD}@127.0.0.1:{self.port}/INBOX"
+        return f"{'imaps' if self.tls else 'imap'}://{USER}:{PASSWORD}@127.0.0.1:{self.port}/INBOX"
 
     def start(self) -> Dovecot:
         if not os.path.exists(DOVECOT):
@@ -125,7 +139,12 @@ class Dovecot:
         return path.read_text(errors="replace")[-3000:] if path.exists() else "(no log)"
 
     def session(self) -> imaplib.IMAP4:
-        connection = imaplib.IMAP4("127.0.0.1", self.port, timeout=5)
+        if self.tls is None:
+            connection = imaplib.IMAP4("127.0.0.1", self.port, timeout=5)
+        else:
+            context = ssl.create_default_context()
+            self.tls.configure_trust(context)
+            connection = imaplib.IMAP4_SSL("127.0.0.1", self.port, ssl_context=context, timeout=5)
         connection.login(USER, PASSWORD)
         return connection
 

@@ -10,6 +10,7 @@ import dataclasses
 from email.message import EmailMessage
 
 import pytest
+import trustme
 
 from crm import clock, contacts, thirdparties
 from crm.filestore import FileStore
@@ -165,6 +166,21 @@ async def test_a_server_without_idle_is_polled(settings, globex, monkeypatch):
             await until(emails_in(1))
     finally:
         server.close()
+
+
+async def test_a_server_over_implicit_tls(settings, globex, tmp_path, monkeypatch):
+    authority = trustme.CA()
+    server = Dovecot(tls=authority).start()
+    bundle = tmp_path / "ca.pem"
+    authority.cert_pem.write_to_path(str(bundle))
+    monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # trusted as a public CA would be
+    try:
+        async with listening(dataclasses.replace(settings, imap_url=server.url, imap_lease_seconds=3)):
+            await deliver(server, zoe_writes(1))
+            await until(emails_in(1))
+    finally:
+        server.close()
+    assert server.url.startswith("imaps://")
 
 
 AWKWARD = {

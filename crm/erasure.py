@@ -13,7 +13,7 @@ from crm.db import sql
 from crm.filestore import FileStore
 from crm.permissions import require_admin, visible_thirdparty
 from crm.records import ThirdPartyRecord
-from models import CompanyProfile, Document
+from models import CompanyProfile, Document, ThirdPartyFile
 
 
 @dataclass(frozen=True)
@@ -49,7 +49,7 @@ async def erase(ctx: Context, thirdparty_id: int) -> ThirdPartyRecord:
 
 
 async def _forget(ctx: Context, files: list[str]) -> None:
-    """The PDFs of erased drafts and the attachments of erased emails, unless another record
+    """The PDFs of erased drafts, the attachments of erased emails and files, unless another record
     holds the same content (the store keeps equal content once)."""
     store = FileStore.for_settings(ctx.settings)
     for sha256 in set(files):
@@ -58,7 +58,8 @@ async def _forget(ctx: Context, files: list[str]) -> None:
 
 
 async def _still_held(sha256: str) -> bool:
-    if await Document.filter(pdf_sha256=sha256).exists() or await CompanyProfile.filter(logo_sha256=sha256).exists():
+    if (await Document.filter(pdf_sha256=sha256).exists() or await CompanyProfile.filter(logo_sha256=sha256).exists()
+            or await ThirdPartyFile.filter(sha256=sha256).exists()):
         return True
     connection = Tortoise.get_connection("default")
     rows = await connection.execute_query_dict(sql(connection, "SELECT 1 AS held FROM crm_inbound_email "

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from crm.context import UnitOfWork
 from crm.db import sql
 from crm.records import ThirdPartyRecord
-from models import Contact, CustomFieldValue, Document, DocumentContact, InboundEmail
+from models import Contact, CustomFieldValue, Document, DocumentContact, InboundEmail, ThirdPartyFile
 
 CONTACT_FIELDS = ("first_name", "last_name", "job_title", "phone", "address", "zip", "town", "country", "language",
                   "note")
@@ -59,13 +59,23 @@ class Documents(Kind):
 
 
 class InboundEmails(Kind):
-    """Received emails go, and the attachments they alone kept."""
+    """Received emails go, and their attachments (unless something else holds the same content)."""
 
     async def erase(self, uow: UnitOfWork, thirdparty: ThirdPartyRecord) -> list[str]:
         kept = await InboundEmail.filter(thirdparty_id=thirdparty.id).using_db(uow.connection).values_list(
             "attachments", flat=True)
         await super().erase(uow, thirdparty)
-        return [attachment["sha256"] for attachments in kept for attachment in attachments]
+        return [attachment["sha256"] for attachments in kept for attachment in attachments if "sha256" in attachment]
+
+
+class Files(Kind):
+    """Attached files go, and their content (unless something else holds the same)."""
+
+    async def erase(self, uow: UnitOfWork, thirdparty: ThirdPartyRecord) -> list[str]:
+        kept = await ThirdPartyFile.filter(thirdparty_id=thirdparty.id).using_db(uow.connection).values_list(
+            "sha256", flat=True)
+        await super().erase(uow, thirdparty)
+        return list(kept)
 
 
 KINDS = (
@@ -76,6 +86,7 @@ KINDS = (
     Kind("campaign recipients", "crm_campaign_recipient"),
     Kind("sent emails", "crm_sent_email"),
     InboundEmails("received emails", "crm_inbound_email"),
+    Files("files", "crm_file"),
 )
 # Rows naming a contact, which follow it when two same-email contacts become one.
 CONTACT_REFERENCES = ("crm_event", "crm_campaign_recipient", "crm_sent_email", "crm_inbound_email")

@@ -199,10 +199,17 @@ class Event(Model):
     )
     label = fields.CharField(max_length=255)
     details = fields.JSONField(default=dict)
+    # a call, meeting or task (MANUAL) planned for a time: when, for how long, when it was done,
+    # and when its user was reminded of it (15 minutes before)
+    starts_at = fields.DatetimeField(null=True)
+    duration_minutes = fields.IntField(null=True)
+    done_at = fields.DatetimeField(null=True)
+    reminded_at = fields.DatetimeField(null=True)
+    edited_at = fields.DatetimeField(null=True)  # a note changed by its author
 
     class Meta:
         table = "crm_event"
-        indexes = (("document_id",),)
+        indexes = (("document_id",), ("starts_at",))  # (thirdparty_id, occurred_at): migration 0003
 
 
 # Something a person asked for that must happen once, whatever the clicks: a creation waiting
@@ -548,3 +555,23 @@ class InboundEmail(Model):
     class Meta:
         table = "crm_inbound_email"
         indexes = (("thirdparty_id",), ("status", "received_at"))
+
+
+# A file attached to a third party (from a Slack form or a file shared with the app), kept in
+# the file store by its content (crm.filestore); its FILE_ADD event says who and when.
+class ThirdPartyFile(Model):
+    id = fields.IntField(primary_key=True)
+    thirdparty: fields.ForeignKeyRelation[ThirdParty] = fields.ForeignKeyField(
+        f"{APP}.ThirdParty", related_name="files", on_delete=fields.CASCADE
+    )
+    sha256 = fields.CharField(max_length=64)
+    name = fields.CharField(max_length=255)
+    size = fields.BigIntField()
+    content_type = fields.CharField(max_length=128, default="application/octet-stream")
+    added_by = fields.CharField(max_length=32)
+    added_at = fields.DatetimeField()
+    slack_file_id = fields.CharField(max_length=32, default="")  # the Slack file it came from, if any
+
+    class Meta:
+        table = "crm_file"
+        indexes = (("thirdparty_id", "added_at"), ("sha256",))

@@ -10,7 +10,7 @@ from crm.errors import Forbidden
 from crm.filestore import FileStore
 from models import (
     Campaign, CampaignRecipient, Contact, CustomFieldValue, Document, DocumentContact, Event, InboundEmail, OptOut,
-    SentEmail, ThirdParty,
+    SentEmail, ThirdParty, ThirdPartyFile,
 )
 from tests.conftest import ADMIN, ALICE, context
 
@@ -33,6 +33,8 @@ async def customer_with_history():
     await InboundEmail.create(message_id="<2@doe.example>", mailbox="sales@imap/INBOX", uidvalidity=1, uid=1,
                               status="logged", thirdparty_id=tp.id, contact_id=jane.id, sender="jane@doe.example",
                               subject="Re: Hello", received_at=now)
+    await ThirdPartyFile.create(thirdparty_id=tp.id, sha256="ab" * 32, name="contract.pdf", size=10, added_by=ALICE.id,
+                                added_at=now)
     return tp, jane, draft, invoice
 
 
@@ -40,7 +42,7 @@ async def test_erasure_removes_the_person_and_keeps_the_books(db):
     tp, jane, draft, invoice = await customer_with_history()
     plan = await erasure.plan(context(ADMIN), tp.id)
     assert plan.going == {"contacts": 1, "documents": 1, "events": 5, "campaign recipients": 1, "sent emails": 1,
-                          "received emails": 1}
+                          "received emails": 1, "files": 1}
     assert plan.kept_documents == 1
     await erasure.erase(context(ADMIN), tp.id)
     assert not await ThirdParty.filter(id=tp.id).exists()
@@ -54,6 +56,7 @@ async def test_erasure_removes_the_person_and_keeps_the_books(db):
     assert (event.code, event.user_id, event.thirdparty_id) == ("COMPANY_DELETE", ADMIN.id, None)
     assert "Jane" not in json.dumps([event.label, event.details])
     assert not await CampaignRecipient.exists() and not await SentEmail.exists() and not await InboundEmail.exists()
+    assert not await ThirdPartyFile.exists()
     assert await OptOut.exists(address="jane@doe.example")  # an erased address stays opted out
 
 
@@ -74,7 +77,7 @@ async def test_the_pdf_of_an_erased_draft_leaves_the_store(db, settings):
     assert not store.path(stored.sha256).exists()
 
 
-async def test_the_attachments_of_erased_emails_leave_the_store_unless_another_record_holds_them(db, settings):
+async def test_erased_files_and_email_attachments_leave_the_store_unless_another_record_holds_them(db, settings):
     jane, other = [await thirdparties.create(context(), {"name": name, "type": "customer"}) for name in ("Jane", "Bob")]
     store = FileStore.for_settings(settings)
     own, shared = store.put(b"Jane's CV", "cv.pdf"), store.put(b"the price list", "prices.pdf")
@@ -83,5 +86,12 @@ async def test_the_attachments_of_erased_emails_leave_the_store_unless_another_r
                                   status="logged", thirdparty_id=thirdparty.id, received_at=clock.now(),
                                   attachments=[{"sha256": kept.sha256, "name": kept.name, "size": kept.size}
                                                for kept in attachments])
+    cv_copy = store.put(b"Jane's CV", "copy.pdf")  # the same content, also attached to Bob
+    await ThirdPartyFile.create(thirdparty_id=other.id, sha256=cv_copy.sha256, name=cv_copy.name, size=cv_copy.size,
+                                added_by=ADMIN.id, added_at=clock.now())
+    photo = store.put(b"Jane's photo", "photo.jpg")
+    await ThirdPartyFile.create(thirdparty_id=jane.id, sha256=photo.sha256, name=photo.name, size=photo.size,
+                                added_by=ADMIN.id, added_at=clock.now())
     await erasure.erase(Context(ADMIN, settings, clock), jane.id)
-    assert not store.path(own.sha256).exists() and store.read(shared.sha256) == b"the price list"
+    assert not store.path(photo.sha256).exists() and store.read(shared.sha256) == b"the price list"
+    assert store.read(own.sha256) == b"Jane's CV"  # Bob's file holds it

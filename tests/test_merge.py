@@ -7,7 +7,7 @@ from crm.documents import service as documents
 from crm.errors import Conflict, ValidationError
 from models import (
     Campaign, CampaignRecipient, Contact, CustomFieldValue, Document, DocumentContact, Event, InboundEmail, SentEmail,
-    ThirdParty, ThirdPartyAlias,
+    ThirdParty, ThirdPartyAlias, ThirdPartyFile,
 )
 from tests import faults
 from tests.conftest import ADMIN, ALICE, context
@@ -44,6 +44,8 @@ async def pair():
         await InboundEmail.create(message_id=message_id, mailbox="sales@imap/INBOX", uidvalidity=1, uid=1,
                                   status="logged", thirdparty_id=removed.id, contact_id=contact_id,
                                   assigned_by=assigned_by, received_at=now)
+    await ThirdPartyFile.create(thirdparty_id=removed.id, sha256="ab" * 32, name="plan.pdf", size=10, added_by=ALICE.id,
+                                added_at=now)
     return kept, removed, jane_kept
 
 
@@ -59,7 +61,7 @@ async def test_the_plan_says_field_by_field_what_the_kept_record_becomes(db):
     assert outcomes["Size"].result == "10" and outcomes["Size"].other_dropped
     assert outcomes["Segment"].result == "retail"
     assert plan.moving == {"contacts": 2, "documents": 4, "events": 7, "campaign recipients": 1, "sent emails": 1,
-                           "received emails": 2}
+                           "received emails": 2, "files": 1}
     assert plan.same_email_contacts == 1
 
 
@@ -87,6 +89,7 @@ async def test_a_merge_moves_everything_and_keeps_the_removed_code(db):
         assert [(row.thirdparty_id, row.contact_id) for row in emailed] == [(kept.id, jane_kept.id)]
     received = await InboundEmail.all().order_by("id")
     assert [(row.thirdparty_id, row.contact_id) for row in received] == [(kept.id, jane_kept.id), (kept.id, None)]
+    assert (await ThirdPartyFile.get()).thirdparty_id == kept.id
     events_after = await Event.filter(thirdparty_id=kept.id).exclude(code__in=["COMPANY_MODIFY", "COMPANY_MERGE"]).count()
     assert events_after == events
     merged = await Event.get(code="COMPANY_MERGE")

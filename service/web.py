@@ -4,6 +4,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from pathlib import Path
+from urllib.parse import urlsplit
 
 import jinja2
 from aiohttp import web
@@ -33,8 +34,10 @@ def _page(name: str, status: int = 200, **values) -> web.Response:
 
 
 def filled_manifest(public_url: str) -> str:
-    """manifest.yml with its placeholder base URL replaced by PUBLIC_URL."""
-    return MANIFEST.read_text(encoding="utf-8").replace(MANIFEST_BASE_URL, public_url.rstrip("/"))
+    """manifest.yml with its placeholder base URL replaced by PUBLIC_URL, and its placeholder host
+    (the domain whose links unfurl) by PUBLIC_URL's."""
+    text = MANIFEST.read_text(encoding="utf-8").replace(MANIFEST_BASE_URL, public_url.rstrip("/"))
+    return text.replace(urlsplit(MANIFEST_BASE_URL).hostname, urlsplit(public_url).hostname or "localhost")
 
 
 def _signed(verifier: SignatureVerifier, body: bytes, headers) -> bool:

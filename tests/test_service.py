@@ -23,6 +23,7 @@ async def test_serve_without_slack_credentials_shows_the_setup_page(tmp_path, ow
     assert response.status == 200
     assert "request_url: https://crm.acme.example/slack/events" in page
     assert "crm.example.com" not in page
+    assert "unfurl_domains:\n    - crm.acme.example" in page  # links to PUBLIC_URL unfurl
     assert "SLACK_BOT_TOKEN" in page
     assert "Slack is not connected: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in output
     assert code == 0, output

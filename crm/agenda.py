@@ -72,13 +72,18 @@ async def record(
     contact_id: int | None = None,
     document_id: int | None = None,
     details: dict | None = None,
-) -> None:
-    """Write one event in `uow`, the transaction of the change it records, at its time.
+    starts_at: datetime | None = None,
+    duration_minutes: int | None = None,
+) -> int:
+    """Write one event in `uow`, the transaction of the change it records, at its time; its id.
+    `starts_at` and `duration_minutes`: when a call, meeting or task (MANUAL) is planned.
 
     Plain SQL: every change writes one, and the ORM's model building costs more than the INSERT.
     """
-    await insert_rows(uow.connection, "crm_event",
-                      [_row(uow, code, actor, thirdparty_id, label, contact_id, document_id, details)])
+    row = _row(uow, code, actor, thirdparty_id, label, contact_id, document_id, details)
+    planned = {"starts_at": starts_at, "duration_minutes": duration_minutes}
+    inserted = await insert_rows(uow.connection, "crm_event", [row | planned], returning="id")
+    return inserted[0]["id"]
 
 
 async def record_many(uow: UnitOfWork, code: str, actor: Actor, labels: dict[int, str]) -> None:

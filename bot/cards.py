@@ -39,6 +39,7 @@ HELP = [
     ("/crm mail REF [TEMPLATE]", "email one of REF's contacts from a template, a document's PDF attached if you like"),
     ("/crm campaign new|list|show ID", "mass mailings to the third parties a filter finds, now or at a set time"),
     ("/crm inbox", "admins: emails from unknown senders, each to assign to a third party, and those that failed"),
+    ("/crm stats [@user] [PERIOD]", "figures per sales rep, table and chart; PERIOD: 2026, 2026-Q3, 2026-11, 2026-01-01..2026-03-31"),
     ("/crm products [TEXT]", "the product catalogue, searched; admins add and edit products"),
     ("/crm settings", "admins: company details, numbering masks, custom fields and email templates"),
 ]

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import admin, campaigns, cards, documents, erasure, forms, inbox, lists, mail, merge, products
+from bot import admin, campaigns, cards, documents, erasure, forms, inbox, lists, mail, merge, products, stats
 from bot.parser import Command, parse
 from bot.record_card import card_message
 from bot.search import results_message
@@ -38,6 +38,7 @@ EXAMPLES = {
     "export": "/crm export tag:vip xlsx",
     "merge": '/crm merge "Acme Ltd" into Acme',
     "delete": "/crm delete CU2611-00001",
+    "stats": "/crm stats @alice 2026-Q3",
 }
 
 
@@ -62,6 +63,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
         "merge": merge.start,
         "duplicates": merge.show_duplicates,
         "delete": erasure.start,
+        "stats": stats.show_stats,
     }
 
     @app.command("/crm")

@@ -48,14 +48,18 @@ class FileStore:
     def put(self, data: bytes, name: str) -> StoredFile:
         """Keeps `data` (once, however often it is put) and returns how to find it again."""
         shown = display_name(name)
-        if len(data) > self.max_bytes:
-            raise ValidationError("file", f"{shown} is {_megabytes(len(data))}, larger than the "
-                                          f"{_megabytes(self.max_bytes)} a file may be (CRM_FILE_MAX_MB).")
+        self.check_size(shown, len(data))
         digest = hashlib.sha256(data).hexdigest()
         target = self.path(digest)
         if not target.is_file():
             self._write_atomically(target, data)
         return StoredFile(digest, shown, len(data))
+
+    def check_size(self, name: str, size: int) -> None:
+        """A file over the cap is refused, naming it and the limit (also before it is downloaded)."""
+        if size > self.max_bytes:
+            raise ValidationError("file", f"{display_name(name)} is {_megabytes(size)}, larger than the "
+                                          f"{_megabytes(self.max_bytes)} a file may be (CRM_FILE_MAX_MB).")
 
     def path(self, sha256: str) -> Path:
         if not isinstance(sha256, str) or not DIGEST.fullmatch(sha256):

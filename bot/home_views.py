@@ -11,12 +11,15 @@ from datetime import datetime
 
 from bot import cards
 from bot.blocks import (
-    actions, button, context, divider, escape, header, input_block, modal, plain_section, section, text_input, when,
+    actions, button, context, divider, escape, fields_sections, header, input_block, markup_field, modal,
+    plain_section, section, text_input, when,
 )
 from bot.document_views import amount
 from bot.inbox_views import THIRDPARTY_MENU
-from crm.home import Due, Home, OpenDocuments, Portfolio
+from crm.home import Due, Home, Month, OpenDocuments, Portfolio
 from crm.search import MAX_TEXT as MAX_SEARCH
+from crm.stats import win_rate
+from crm.timeline import KINDS, PlannedEvent
 
 NEW_THIRDPARTY = "home_new_thirdparty"
 NEW_QUOTE = "home_new_quote"
@@ -56,6 +59,8 @@ def home_view(data: Home, now: datetime, *, can_write: bool) -> dict:
         blocks += [divider(), *_portfolio(title, filter_text, portfolio)]
     blocks += [divider(), *_documents("Open proposals", "excl. tax", "valid until", data.proposals),
                divider(), *_documents("Unpaid invoices", "left to pay", "due", data.invoices),
+               divider(), _upcoming(data.upcoming),
+               divider(), *_month(data.month),
                context(f"Updated {when(now)}. Leave the tab and come back to refresh it.")]
     return {"type": "home", "blocks": blocks}
 
@@ -104,6 +109,27 @@ def _due_line(due: Due, due_word: str) -> str:
     when_due = f" · {due_word} {due.due_on.isoformat()}" if due.due_on else ""
     return (f"*{escape(document.title)}* · {escape(due.thirdparty_name) or '–'} · "
             f"{amount(due.amount, document.currency)}{when_due}")
+
+
+def _upcoming(events: list[PlannedEvent]) -> dict:
+    if not events:
+        return section("*Your next events* · none planned. Plan a call, meeting or task from a third party's card.")
+    lines = [f"• {when(e.starts_at)} · {KINDS.get(e.kind, e.kind)}: {escape(e.title)} · {escape(e.thirdparty_name)}"
+             for e in events]
+    return section("*Your next events*\n" + "\n".join(lines))
+
+
+def _month(month: Month) -> list[dict]:
+    mine, currency = month.figures, month.currency
+    rate = win_rate(mine.signed, mine.refused)
+    return [section(f"*This month* · {month.label}"), *fields_sections([
+        markup_field("Proposals", f"{mine.proposals} · {amount(mine.proposals_amount, currency)}"),
+        markup_field("Signed", f"{mine.signed} · {amount(mine.signed_amount, currency)}"),
+        markup_field("Win rate", f"{rate:.0%}" if rate is not None else "–"),
+        markup_field("Invoiced", amount(mine.invoices_amount, currency)),
+        markup_field("Margin", amount(mine.margin, currency)),
+        markup_field("Events", str(mine.events)),
+    ]), context("Excluding tax. `/crm stats` gives any period, with a chart.")]
 
 
 def quote_form() -> dict:

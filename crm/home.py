@@ -1,7 +1,8 @@
-"""What a person's App Home shows of their portfolio, as plain data: the third parties they are a
-sales rep of, and the open proposals and unpaid invoices assigned to them (a document counts for
-its rep, SPEC §9). Only what they may see (crm.permissions); each list is counted in full and
-its first few are returned, so the Home stays small whatever the portfolio."""
+"""What a person's App Home shows, as plain data: the third parties they are a sales rep of, the
+open proposals and unpaid invoices assigned to them (a document counts for its rep, SPEC §9),
+their next calls, meetings and tasks, and this month's figures. Only what they may see
+(crm.permissions); each list is counted in full and its first few are returned, so the Home
+stays small whatever the portfolio."""
 from __future__ import annotations
 
 from collections import defaultdict
@@ -12,10 +13,12 @@ from decimal import Decimal
 from tortoise.expressions import RawSQL, Subquery
 from tortoise.functions import Count
 
-from crm import records
+from crm import periods, records, stats, timeline
 from crm.context import Context
 from crm.permissions import visible_thirdparties
 from crm.records import DocumentRecord, ThirdPartyRecord
+from crm.stats import RepFigures
+from crm.timeline import PlannedEvent
 from models import Document, Payment
 
 FEW = 3  # records listed per section; the counts say how many there are in all
@@ -51,15 +54,28 @@ class OpenDocuments:
 
 
 @dataclass(frozen=True)
+class Month:
+    """The person's figures (SPEC §9) for the current month of CRM_TIMEZONE."""
+
+    label: str  # 2026-03
+    currency: str  # of the amounts; documents in other currencies are left out of them
+    figures: RepFigures
+
+
+@dataclass(frozen=True)
 class Home:
     prospects: Portfolio
     customers: Portfolio
     proposals: OpenDocuments
     invoices: OpenDocuments
+    upcoming: list[PlannedEvent]
+    month: Month
 
     @property
     def is_empty(self) -> bool:
-        return not (self.prospects.count or self.customers.count or self.proposals.count or self.invoices.count)
+        """Nothing of their own yet: a newcomer."""
+        return not (self.prospects.count or self.customers.count or self.proposals.count or self.invoices.count
+                    or self.upcoming)
 
 
 async def home(ctx: Context, limit: int = FEW) -> Home:
@@ -71,7 +87,16 @@ async def home(ctx: Context, limit: int = FEW) -> Home:
         await _portfolio(mine, CUSTOMER_TYPES, counts, limit),
         await _open(ctx, "proposal", "valid_until", limit),
         await _open(ctx, "invoice", "due_on", limit),
+        await timeline.upcoming(ctx, ctx.actor.id, limit),
+        await _this_month(ctx),
     )
+
+
+async def _this_month(ctx: Context) -> Month:
+    period = periods.this_month(ctx.timezone, ctx.now().astimezone(ctx.timezone).date())
+    figures = await stats.figures(ctx, period, rep_id=ctx.actor.id)
+    mine = next(row for row in figures.reps if row.rep_id == ctx.actor.id)
+    return Month(period.label, figures.currency, mine)
 
 
 async def _portfolio(mine, types: tuple[str, ...], counts: dict[str, int], limit: int) -> Portfolio:

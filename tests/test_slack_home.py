@@ -6,7 +6,7 @@ from decimal import Decimal
 
 from bot import forms, home_views
 from bot.inbox_views import THIRDPARTY_MENU
-from crm import clock, contacts, thirdparties
+from crm import clock, contacts, thirdparties, timeline
 from crm.documents import service as documents
 from models import Document, ThirdParty, User
 from tests.conftest import ALICE, context, slack_user
@@ -77,6 +77,10 @@ async def test_a_reps_home_counts_and_lists_their_portfolio(alice, slack, db):
     await validated("proposal", older.id, "250.50")
     invoice = await validated("invoice", customer.id, "100")
     await documents.add_payment(context(), invoice.id, {"amount": "20", "method": "transfer"})
+    await timeline.add_manual(context(), customer.id, "call", title="<!here> Budget", duration_minutes=15,
+                              starts_at=START + timedelta(days=2))
+    await timeline.add_manual(context(), customer.id, "task", title="Done long ago", duration_minutes=None,
+                              starts_at=START - timedelta(days=2))
     await validated("proposal", (await prospect("Not Mine", reps=["U0OTHER"])).id, "999")  # U0OTHER's
 
     view = await open_home(alice, slack)
@@ -90,6 +94,13 @@ async def test_a_reps_home_counts_and_lists_their_portfolio(alice, slack, db):
     assert "*Unpaid invoices* · 1 · €100.00 left to pay" in shown  # 120.00 incl. tax, 20.00 paid
     assert [b["value"] for b in buttons(view)[home_views.SEE_ALL]] == [f for _, f in home_views.PORTFOLIOS]
     assert {home_views.NEW_THIRDPARTY, home_views.NEW_QUOTE, home_views.SEARCH} <= set(buttons(view))
+    markup = mrkdwn_texts(view)
+    [events] = [text for text in markup if text.startswith("*Your next events*")]
+    # 2026-03-04 09:00 UTC, shown in each reader's own zone
+    assert events.splitlines()[1].startswith("• <!date^1772614800^")
+    assert events.endswith("Call: &lt;!here&gt; Budget · Big Customer") and "Done long ago" not in events
+    assert "*This month* · 2026-03" in markup
+    assert {"*Proposals*\n2 · €1,250.50", "*Invoiced*\n€100.00", "*Signed*\n0 · €0.00"} <= set(markup)
 
 
 async def test_a_readonly_user_gets_no_write_buttons(http, server, slack, db):

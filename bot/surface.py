@@ -174,7 +174,8 @@ class Interaction:
 
     @property
     def in_view(self) -> bool:
-        return "view" in self.body
+        """Whether the request comes from a modal (a view can be pushed onto it; not onto the Home tab)."""
+        return (self.body.get("view") or {}).get("type") == "modal"
 
     async def identify(self) -> Context:
         """Who is asking: their role and time zone; guests are refused."""

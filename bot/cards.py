@@ -5,6 +5,7 @@ few lines that mix it with our own markup (dates, mentions) escape it.
 """
 from __future__ import annotations
 
+from bot import timeline_views
 from bot.blocks import (
     actions, button, confirmation, context, divider, escape, fields_sections, header, markup_field, message,
     option, plain, plain_field, plain_section, section, user_mention, when,
@@ -34,6 +35,9 @@ HELP = [
     ("/crm merge REF into REF", "merge two third parties, after showing what the kept one becomes"),
     ("/crm duplicates", "likely duplicate pairs, each with a Merge button"),
     ("/crm delete REF", "admins: delete a third party for good (right to erasure), after confirmation"),
+    ("/crm timeline REF", "REF's events newest first, by type, with Older/Newer; log calls, meetings and tasks"),
+    ("/crm note REF TEXT", 'a note on REF\'s timeline (quote a REF with spaces: `/crm note "Acme Widgets" …`); '
+                           "without TEXT, a form"),
     ("/crm quote|order|intervention|invoice REF", "a new document for a third party, in its editor"),
     ("/crm doc DOCREF", "a document's card: validate, sign, convert, pay, PDF (DOCREF: its ref, or (PROV12) for a draft)"),
     ("/crm mail REF [TEMPLATE]", "email one of REF's contacts from a template, a document's PDF attached if you like"),
@@ -150,6 +154,7 @@ def _card_buttons(card: Card, can_write: bool) -> dict:
                 "type": "static_select", "action_id": "contact_edit", "placeholder": plain("Edit a contact"),
                 "options": [option(c.full_name, str(c.id)) for c in card.contacts[:MAX_SELECT_OPTIONS]],
             })
+    elements.append(timeline_views.card_menu(tp.id, can_write))
     elements.append(button("Share in channel", "thirdparty_share", value, confirm=confirmation(
         "Share in channel?", f"Everyone in this channel will see the card of {tp.name}, "
                              f"without its private note.", "Share")))

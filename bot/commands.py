@@ -7,7 +7,9 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import admin, campaigns, cards, documents, erasure, forms, inbox, lists, mail, merge, products, stats
+from bot import (
+    admin, campaigns, cards, documents, erasure, forms, inbox, lists, mail, merge, products, stats, timeline,
+)
 from bot.parser import Command, parse
 from bot.record_card import card_message
 from bot.search import results_message
@@ -39,6 +41,8 @@ EXAMPLES = {
     "merge": '/crm merge "Acme Ltd" into Acme',
     "delete": "/crm delete CU2611-00001",
     "stats": "/crm stats @alice 2026-Q3",
+    "timeline": "/crm timeline Acme",
+    "note": '/crm note "Acme Widgets" Called Anna: renewal in March',
 }
 
 
@@ -64,6 +68,8 @@ def register(app: AsyncApp, surface: Surface) -> None:
         "duplicates": merge.show_duplicates,
         "delete": erasure.start,
         "stats": stats.show_stats,
+        "timeline": timeline.show_timeline,
+        "note": timeline.add_note,
     }
 
     @app.command("/crm")

@@ -3,6 +3,7 @@ email, or one summary when the listener found several at once (a backlog at star
 from __future__ import annotations
 
 from bot.blocks import actions, button, context, escape, message, plain_section, section
+from bot.timeline_views import SHOW as SHOW_TIMELINE
 from crm.inbound.intake import Logged
 
 SUMMARY_CUSTOMERS = 20  # customers a summary shows, each a section with a button; the rest counted
@@ -44,4 +45,4 @@ def _sender(logged: Logged) -> str:
 
 
 def _open(logged: Logged, text: str = "Open timeline") -> dict:
-    return button(text, "thirdparty_show", str(logged.thirdparty_id))
+    return button(text, SHOW_TIMELINE, str(logged.thirdparty_id))

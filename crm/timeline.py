@@ -140,7 +140,8 @@ async def add_note(ctx: Context, thirdparty_id: int, text: str, *, contact_id: i
 
 async def edit_note(ctx: Context, event_id: int, text: str) -> EventRecord:
     """A note's new text, by its author only: the note itself changes (its details and
-    edited_at), and a NOTE_MODIFY event records the change, in one transaction."""
+    edited_at), and a NOTE_MODIFY event records the change, in one transaction; the same text
+    changes nothing."""
     require_writer(ctx.actor, "edit notes")
     text = _note_text("text", text)
     async with ctx.transaction() as uow:
@@ -148,12 +149,18 @@ async def edit_note(ctx: Context, event_id: int, text: str) -> EventRecord:
         if note.user_id != ctx.actor.id:
             raise Forbidden("Only the author of a note can edit it; add a note of your own instead.")
         before = note.details.get("text", "")
+        if before == text:  # nothing to record (the form submitted twice)
+            return _note_record(note)
         note.details = {**note.details, "text": text}
         note.label, note.edited_at = _first_line(text), uow.now
         await note.save(using_db=uow.connection, update_fields=["details", "label", "edited_at"])
         await agenda.record(uow, "NOTE_MODIFY", ctx.actor, note.thirdparty_id, f"Note edited: {_first_line(text)}",
                             contact_id=note.contact_id, document_id=note.document_id,
                             details={"note_id": note.id, "before": before, "after": text})
+    return _note_record(note)
+
+
+def _note_record(note: Event) -> EventRecord:
     return EventRecord(note.id, note.code, note.occurred_at, note.user_id, note.thirdparty_id, note.contact_id,
                        note.label, note.details)
 

@@ -7,14 +7,17 @@ from datetime import timedelta
 from crm.settings import Settings
 from jobs.campaigns import send_campaigns, show_progress
 from jobs.inbound import listen
+from jobs.reminders import remind
 from jobs.ticker import Job
 
 PROGRESS_EVERY = timedelta(seconds=3)  # a campaign's message is brought up to date at most this often
 LISTEN_EVERY = timedelta(seconds=2)  # how often a process that does not listen to the mailbox asks to
+REMIND_EVERY = timedelta(minutes=1)  # planned events are reminded of 15 minutes before, to the minute
 
 
 def schedule(settings: Settings) -> list[Job]:
     """The jobs a worker process runs."""
     return [Job("campaign-sender", timedelta(seconds=1), send_campaigns, once=False),
             Job("campaign-progress", PROGRESS_EVERY, show_progress),
+            Job("reminders", REMIND_EVERY, remind),
             *([Job("imap-listener", LISTEN_EVERY, listen, once=False)] if settings.imap_url else [])]

@@ -17,6 +17,7 @@ from crm import clock, db
 from crm.errors import NotFound
 from crm.mail import unsubscribe
 from crm.settings import Settings
+from service import manifests
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +107,12 @@ def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Applicatio
         return _page("unsubscribe.html", address=address, done=done)
 
     async def setup_page(request: web.Request) -> web.Response:
+        manifest = filled_manifest(settings.public_url)
         html = _templates.get_template("setup.html").render(
             missing=settings.missing_slack_credentials(),
             public_url=settings.public_url,
-            manifest=filled_manifest(settings.public_url),
+            manifest=manifest,
+            socket_mode_manifest=manifests.socket_mode(manifest),
         )
         return web.Response(text=html, content_type="text/html")
 

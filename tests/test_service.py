@@ -2,6 +2,14 @@
 HTTP endpoints of SPEC §8 (health, readiness, the setup page)."""
 from __future__ import annotations
 
+import html
+import re
+
+import pytest
+import yaml
+
+from service.manifests import socket_mode
+from service.web import filled_manifest
 from tests.conftest import ALICE, SIGNING_SECRET
 from tests.processes import Process, base_env, free_port
 from tests.slack_requests import SlackClient
@@ -24,6 +32,10 @@ async def test_serve_without_slack_credentials_shows_the_setup_page(tmp_path, ow
     assert "request_url: https://crm.acme.example/slack/events" in page
     assert "crm.example.com" not in page
     assert "unfurl_domains:\n    - crm.acme.example" in page  # links to PUBLIC_URL unfurl
+    http_manifest, socket_manifest = shown_manifest(page, "manifest-http"), shown_manifest(page, "manifest-socket")
+    assert http_manifest["settings"]["event_subscriptions"]["request_url"] == "https://crm.acme.example/slack/events"
+    assert socket_manifest["settings"]["socket_mode_enabled"] is True
+    assert 'data-copy="manifest-socket" hidden' in page  # the copy button waits for the script; the text does not
     assert "SLACK_BOT_TOKEN" in page
     assert "Slack is not connected: SLACK_BOT_TOKEN and SLACK_SIGNING_SECRET" in output
     assert code == 0, output
@@ -80,3 +92,31 @@ async def test_a_bad_setting_stops_start_up_with_one_line(tmp_path):
     assert code == 2
     assert output.strip().splitlines() == [
         "crm: configuration error: CRM_TIMEZONE: 'Mars/Olympus' is not an IANA time zone such as Europe/Paris"]
+
+
+def shown_manifest(page: str, element_id: str) -> dict:
+    """The manifest the set-up page shows in the element `element_id`, read as YAML."""
+    shown = re.search(f'<pre id="{element_id}">(.*?)</pre>', page, re.S)
+    assert shown, f"no {element_id} on the page"
+    return yaml.safe_load(html.unescape(shown[1]))
+
+
+@pytest.mark.database_free
+def test_the_socket_mode_manifest_has_socket_mode_on_and_no_request_url():
+    over_http = yaml.safe_load(filled_manifest("https://crm.acme.example"))
+    socket = yaml.safe_load(socket_mode(filled_manifest("https://crm.acme.example")))
+    assert over_http["settings"]["socket_mode_enabled"] is False
+    assert over_http["settings"]["interactivity"]["message_menu_options_url"] == "https://crm.acme.example/slack/events"
+    assert socket["settings"]["socket_mode_enabled"] is True
+    assert "https://" not in socket_mode(filled_manifest("https://crm.acme.example"))
+    assert socket["settings"]["interactivity"] == {"is_enabled": True}
+    assert "request_url" not in socket["settings"]["event_subscriptions"]
+    assert [command.get("url") for command in socket["features"]["slash_commands"]] == [None]
+    for same in (("oauth_config",), ("features", "shortcuts"), ("features", "app_home"),
+                 ("settings", "event_subscriptions", "bot_events"), ("features", "unfurl_domains")):
+        ours, theirs = over_http, socket
+        for key in same:
+            ours, theirs = ours[key], theirs[key]
+        assert ours == theirs, same
+    laptop = yaml.safe_load(socket_mode(filled_manifest("http://localhost:3000")))
+    assert "unfurl_domains" not in laptop["features"]  # Slack refuses localhost as an unfurl domain

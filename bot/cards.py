@@ -5,7 +5,7 @@ few lines that mix it with our own markup (dates, mentions) escape it.
 """
 from __future__ import annotations
 
-from bot import timeline_views
+from bot import files_views, timeline_views
 from bot.blocks import (
     actions, button, confirmation, context, divider, escape, fields_sections, header, markup_field, message,
     option, plain, plain_field, plain_section, section, user_mention, when,
@@ -43,6 +43,7 @@ HELP = [
     ("/crm mail REF [TEMPLATE]", "email one of REF's contacts from a template, a document's PDF attached if you like"),
     ("/crm campaign new|list|show ID", "mass mailings to the third parties a filter finds, now or at a set time"),
     ("/crm inbox", "admins: emails from unknown senders, each to assign to a third party, and those that failed"),
+    ("/crm reassign @from @to", "admins: move a rep's third parties and open documents to another, after confirmation"),
     ("/crm stats [@user] [PERIOD]", "figures per sales rep, table and chart; PERIOD: 2026, 2026-Q3, 2026-11, 2026-01-01..2026-03-31"),
     ("/crm products [TEXT]", "the product catalogue, searched; admins add and edit products"),
     ("/crm settings", "admins: company details, numbering masks, custom fields and email templates"),
@@ -154,6 +155,7 @@ def _card_buttons(card: Card, can_write: bool) -> dict:
                 "type": "static_select", "action_id": "contact_edit", "placeholder": plain("Edit a contact"),
                 "options": [option(c.full_name, str(c.id)) for c in card.contacts[:MAX_SELECT_OPTIONS]],
             })
+    elements.append(files_views.card_entry(tp.id, can_write))
     elements.append(timeline_views.card_menu(tp.id, can_write))
     elements.append(button("Share in channel", "thirdparty_share", value, confirm=confirmation(
         "Share in channel?", f"Everyone in this channel will see the card of {tp.name}, "

@@ -8,7 +8,7 @@ from __future__ import annotations
 from slack_bolt.async_app import AsyncApp
 
 from bot import (
-    admin, campaigns, cards, documents, erasure, forms, inbox, lists, mail, merge, products, stats, timeline,
+    admin, campaigns, cards, documents, erasure, forms, inbox, lists, mail, merge, products, reps, stats, timeline,
 )
 from bot.parser import Command, parse
 from bot.record_card import card_message
@@ -41,6 +41,7 @@ EXAMPLES = {
     "merge": '/crm merge "Acme Ltd" into Acme',
     "delete": "/crm delete CU2611-00001",
     "stats": "/crm stats @alice 2026-Q3",
+    "reassign": "/crm reassign @alice @bob",
     "timeline": "/crm timeline Acme",
     "note": '/crm note "Acme Widgets" Called Anna: renewal in March',
 }
@@ -68,6 +69,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
         "duplicates": merge.show_duplicates,
         "delete": erasure.start,
         "stats": stats.show_stats,
+        "reassign": reps.start,
         "timeline": timeline.show_timeline,
         "note": timeline.add_note,
     }
@@ -91,9 +93,10 @@ def register(app: AsyncApp, surface: Surface) -> None:
         surface.spawn(after_ack(it, lambda it: handler(it, command)))
 
 
-async def new_thirdparty_form(it: Interaction) -> dict:
+async def new_thirdparty_form(it: Interaction, values: dict | None = None) -> dict:
+    """The create form, filled with `values` where something already tells them (a message)."""
     fields = await thirdparties.new_form(it.ctx)
-    return forms.new_thirdparty_modal(fields, reader=it.reader)
+    return forms.new_thirdparty_modal(fields, values, reader=it.reader)
 
 
 async def _new(it: Interaction, command: Command) -> None:

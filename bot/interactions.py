@@ -7,12 +7,14 @@ from bot import cards, forms
 from bot.commands import (
     create_offered, edit_contact_form, edit_thirdparty_form, new_contact_form, new_thirdparty_form,
 )
+from bot.message_prefill import thirdparty_values
 from bot.payloads import action, form_values, record_id, selected_value
 from bot.record_card import card_message
 from bot.surface import Interaction, Surface, acked, submission
 from crm import contacts, customfields, pending, thirdparties
 
 NEW_THIRDPARTY_SHORTCUT = "new_thirdparty"
+FROM_MESSAGE_SHORTCUT = "thirdparty_from_message"
 
 
 def _button_record(it: Interaction) -> int:
@@ -40,6 +42,11 @@ def register(app: AsyncApp, surface: Surface) -> None:
     @on_shortcut(NEW_THIRDPARTY_SHORTCUT)
     async def new_thirdparty_shortcut(it: Interaction) -> None:
         await it.open_form(lambda: new_thirdparty_form(it))
+
+    @on_shortcut(FROM_MESSAGE_SHORTCUT)
+    async def new_thirdparty_from_message(it: Interaction) -> None:
+        values = thirdparty_values((it.body.get("message") or {}).get("text") or "")
+        await it.open_form(lambda: new_thirdparty_form(it, values))
 
     @on_action("thirdparty_show")
     async def show(it: Interaction) -> None:

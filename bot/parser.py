@@ -30,6 +30,7 @@ _ESCAPED = re.compile(r"<([^<>|]*)(?:\|([^<>]*))?>|&(amp|lt|gt);")
 _QUOTING = quoting(after=":")
 # What `tokenize` reads: a word, or else a quote that opens a group never closed.
 _TOKEN = re.compile(rf"{_QUOTING.word.pattern}|(?P<unclosed>{_QUOTING.opening})")
+_MARKUP = re.compile(r"<[@!#][^<>]*>")  # what unescape leaves of mentions and broadcasts
 _USER = re.compile(r"<@([UW][A-Z0-9]+)(?:\|[^<>]*)?>")
 
 
@@ -45,6 +46,11 @@ def unescape(text: str) -> str:
         return _unwrap(_unescape_entities(target), label and _unescape_entities(label))
 
     return _ESCAPED.sub(replace, text)
+
+
+def message_words(text: str) -> str:
+    """A message's text as its author typed it, mentions, broadcasts and channel links left out."""
+    return _MARKUP.sub(" ", unescape(text or ""))
 
 
 def _unescape_entities(text: str) -> str:

@@ -282,14 +282,21 @@ class Interaction:
 async def post_response(client: AsyncWebClient, response_url: str, message: dict) -> None:
     """Post an answer to a response_url, over the Web API client's session when it has one
     (kept-alive connections), else a session of its own."""
-    session = client.session if client.session and not client.session.closed else None
-    async with contextlib.AsyncExitStack() as stack:
-        if session is None:
-            session = await stack.enter_async_context(aiohttp.ClientSession())
+    async with http_session(client) as session:
         async with session.post(response_url, json=message, timeout=aiohttp.ClientTimeout(total=10)) as answer:
             if answer.status >= 400:
                 raise SlackApiError(f"response_url refused the answer ({answer.status})",
                                     {"error": f"response_url_{answer.status}"})
+
+
+@contextlib.asynccontextmanager
+async def http_session(client: AsyncWebClient):
+    """The Web API client's HTTP session (kept-alive connections to Slack), else one of our own."""
+    if client.session and not client.session.closed:
+        yield client.session
+        return
+    async with aiohttp.ClientSession() as session:
+        yield session
 
 
 def _log(error: BaseException, doing: str) -> None:

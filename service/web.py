@@ -106,6 +106,11 @@ def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Applicatio
             await unsubscribe.opt_out(address, "unsubscribed by its link", clock.now())
         return _page("unsubscribe.html", address=address, done=done)
 
+    async def record_link(request: web.Request) -> web.Response:
+        """PUBLIC_URL/t/CODE unfurls in Slack; here it says only that, whatever the code: codes are
+        sequential, and a page naming their records would let anyone list the customers."""
+        return _page("link.html")
+
     async def setup_page(request: web.Request) -> web.Response:
         manifest = filled_manifest(settings.public_url)
         html = _templates.get_template("setup.html").render(
@@ -125,4 +130,5 @@ def create_web_app(settings: Settings, slack: AsyncApp | None) -> web.Applicatio
     app.router.add_get("/", setup_page)
     app.router.add_get("/u/{token}", unsubscribe_ask)
     app.router.add_post("/u/{token}", unsubscribe_now)
+    app.router.add_get("/t/{code}", record_link)
     return app

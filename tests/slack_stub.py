@@ -97,6 +97,8 @@ class UploadedFile:
     content: bytes
     channel_id: str | None
     initial_comment: str | None
+    url_private: str | None = None  # where files.info says it is: the stub's /files/ID unless set
+    mimetype: str = "application/octet-stream"
 
 
 @dataclass
@@ -126,6 +128,9 @@ class SlackStub:
         self.files: dict[str, UploadedFile] = {}
         self.users: dict[str, dict[str, Any]] = {}
         self.socket_acks: list[dict[str, Any]] = []
+        self.downloads: list[Call] = []  # GETs of /files/ID, with the headers they came with
+        self.download_status: dict[str, int] = {}  # file id -> the HTTP error its download answers
+        self.messages: dict[tuple[str, str], dict[str, Any]] = {}  # (channel, ts) -> message, for conversations.replies
         self.refusals: list[Refusal] = []
         self._sockets: list[web.WebSocketResponse] = []  # the app's open connections, newest last
         self._failures: dict[str, deque[_Failure]] = defaultdict(deque)
@@ -151,6 +156,7 @@ class SlackStub:
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
             "files.info": self._files_info,
+            "conversations.replies": self._conversations_replies,
         }
 
     # -- lifecycle -------------------------------------------------------
@@ -263,6 +269,9 @@ class SlackStub:
         self.socket_acks.clear()
         self.refusals.clear()
         self.files.clear()
+        self.downloads.clear()
+        self.download_status.clear()
+        self.messages.clear()
         self._uploads.clear()
         self._failures.clear()
 
@@ -342,9 +351,13 @@ class SlackStub:
         return web.Response(text=f"OK - {len(upload.content)}")
 
     async def _handle_download(self, request: web.Request) -> web.Response:
-        uploaded = self.files.get(request.match_info["file_id"])
+        file_id = request.match_info["file_id"]
+        self.downloads.append(Call(file_id, dict(request.query), dict(request.headers)))
+        uploaded = self.files.get(file_id)
         if uploaded is None:
             return web.Response(status=404, text="file_not_found")
+        if file_id in self.download_status:
+            return web.Response(status=self.download_status[file_id], text="download failed")
         return web.Response(body=uploaded.content, content_type="application/octet-stream")
 
     async def _handle_response_url(self, request: web.Request) -> web.Response:
@@ -423,6 +436,7 @@ class SlackStub:
 
     def _chat_post_message(self, args: dict[str, Any]) -> dict[str, Any]:
         ts = self._new_ts()
+        self.messages[(str(args.get("channel")), ts)] = _message(args, ts)
         return {"channel": args.get("channel"), "ts": ts, "message": _message(args, ts)}
 
     def _chat_update(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -484,6 +498,13 @@ class SlackStub:
             completed.append(self._file_object(uploaded))
         return {"files": completed}
 
+    def _conversations_replies(self, args: dict[str, Any]) -> dict[str, Any]:
+        """The first message of a thread (posted by the app, or put in `messages` by a test)."""
+        root = self.messages.get((str(args.get("channel")), str(args.get("ts"))))
+        if root is None:
+            raise _SlackError("thread_not_found")
+        return {"messages": [root], "has_more": False}
+
     def _files_info(self, args: dict[str, Any]) -> dict[str, Any]:
         uploaded = self.files.get(args.get("file", ""))
         if uploaded is None:
@@ -521,13 +542,14 @@ class SlackStub:
         }
 
     def _file_object(self, uploaded: UploadedFile) -> dict[str, Any]:
-        url = f"{self.base_url}files/{uploaded.id}"
+        url = uploaded.url_private or f"{self.base_url}files/{uploaded.id}"
         return {
             "id": uploaded.id,
             "name": uploaded.filename,
             "title": uploaded.title,
             "user": BOT_USER_ID,
             "size": len(uploaded.content),
+            "mimetype": uploaded.mimetype,
             "url_private": url,
             "url_private_download": url,
             "permalink": f"https://{TEAM_DOMAIN}.slack.com/files/{BOT_USER_ID}/{uploaded.id}",

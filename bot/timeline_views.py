@@ -63,7 +63,8 @@ def _filter_menu(thirdparty_id: int, group: str) -> dict:
 
 
 def _event_text(event: TimelineEvent) -> str:
-    lines = [f"{when(event.occurred_at)} · {user_mention(event.user_id)} · `{event.code}` {escape(event.label)}"]
+    label = "" if event.code == "NOTE_ADD" else f" {escape(event.label)}"  # a note's label is its first line
+    lines = [f"{when(event.occurred_at)} · {user_mention(event.user_id)} · `{event.code}`{label}"]
     linked = [f"Contact: {escape(event.contact_name)}" if event.contact_name else "",
               f"Document: {escape(event.document_title)}" if event.document_title else ""]
     if event.starts_at:

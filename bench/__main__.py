@@ -39,6 +39,11 @@ The campaign measure (bench/campaign.py, `--only campaign`): a campaign's sendin
 20,000 recipients in a process of its own, to an aiosmtpd sink in another, beside the sink's
 ceiling (prebuilt messages over as many reused connections) and a naive one-connection-per-
 message loop; messages/s and peak memory.
+
+The App Home measure (bench/home.py, `--only home`): a rep owning 5,000 third parties and 20,000
+events (and 600 open documents), the Home's queries and view built in this process and the full
+`app_home_opened` -> views.publish round trip through `crm web`'s app, median and 95th percentile,
+and the view's block count (at most Slack's 100).
 """
 from __future__ import annotations
 
@@ -54,7 +59,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
-from bench import ack, campaign, export, imports, pdf, search
+from bench import ack, campaign, export, home, imports, pdf, search
 from bench.workload import audit_codes, bare_inserter, domain_creator, expected_codes, run_in_processes
 from crm import clock, db as crm_db
 from tests.database import create_postgres_database, drop_postgres_database
@@ -186,7 +191,8 @@ def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_r
                   repeats: int, search_result: search.SearchResult | None = None,
                   import_result: imports.ImportResult | None = None,
                   campaign_result: campaign.CampaignResult | None = None,
-                  export_result: export.ExportResult | None = None) -> None:
+                  export_result: export.ExportResult | None = None,
+                  home_result: home.HomeResult | None = None) -> None:
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     document = {
         "finished_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
@@ -205,6 +211,8 @@ def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_r
         document["campaign"] = campaign_result.as_json()
     if export_result is not None:
         document["export"] = export_result.as_json()
+    if home_result is not None:
+        document["home"] = home_result.as_json()
     RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
 
 
@@ -231,6 +239,7 @@ async def main(server_url: str | None, repeats: int,
     import_result = await imports.measure(server_url, repeats, fresh_database) if only in (None, "import") else None
     campaign_result = (await campaign.measure(server_url, repeats, fresh_database)
                        if only in (None, "campaign") else None)
+    home_result = await home.measure(server_url, repeats, fresh_database) if only in (None, "home") else None
     if results or ack_result or pdf_result:
         print()
         print(table(results, ack_result, pdf_result))
@@ -268,8 +277,14 @@ async def main(server_url: str | None, repeats: int,
         print()
         print(aligned([("measure", "ours (median)", "baseline (median)", "ratio", "target", "met"),
                        *campaign_result.summary_rows()]))
+    if home_result is not None:
+        print()
+        print(aligned([("measure", "ours", "baseline", "ratio", "target", "met"), *home_result.summary_rows()]))
+        print(aligned(home_result.detail_rows()))
+        print("home: " + ("; ".join(home_result.problems) or "every Home held the portfolio"))
     write_results(results, ack_result, pdf_result, repeats, search_result, import_result, campaign_result,
-                  export_result)
+                  export_result,
+                  home_result=home_result)
     print(f"written to {RESULTS_FILE}")
     return results, ack_result, import_result
 
@@ -277,7 +292,8 @@ async def main(server_url: str | None, repeats: int,
 if __name__ == "__main__":  # spawned worker processes import this module too
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs of each side (default 3)")
-    parser.add_argument("--only", choices=("codes", "ack", "pdf", "export", "search", "import", "campaign"),
+    parser.add_argument("--only", choices=("codes", "ack", "pdf", "export", "search", "import", "campaign",
+                                                  "home"),
                         help="run one measure (default: all)")
     arguments = parser.parse_args()
     server = os.environ.get("CRM_BENCH_POSTGRES")

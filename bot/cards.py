@@ -98,7 +98,10 @@ def record_card(card: Card, *, private: bool = True, can_write: bool = False, na
                          ("VAT id", tp.vat_id), ("Alias", tp.alias), ("Language", tp.language)):
         if value:
             fields.append(plain_field(label, value))
-    blocks = [header(tp.name), *fields_sections(fields)]
+    with_buttons = private and buttons
+    # a card names its record in one block, `card:ID`: a file shared in its thread goes to that record
+    blocks = [header(tp.name) if with_buttons else {**header(tp.name), "block_id": f"card:{tp.id}"},
+              *fields_sections(fields)]
     extra = [_custom_field(definition, value) for definition, value in card.custom]
     if card.tags:
         extra.insert(0, plain_field("Tags", ", ".join(card.tags)))
@@ -119,7 +122,7 @@ def record_card(card: Card, *, private: bool = True, can_write: bool = False, na
         blocks.append(section("*Last events*\n" + "\n".join(lines)))
     if shared_by:
         blocks.append(context(f"Shared by {person(shared_by)}"))
-    if private and buttons:
+    if with_buttons:
         blocks.append(_card_buttons(card, can_write))
     return message(f"{tp.name} ({tp.code})", blocks)
 

@@ -250,3 +250,24 @@ async def test_new_third_party_from_message_opens_the_create_form_prefilled(alic
     initial = {b["block_id"]: b["element"].get("initial_value") for b in view["blocks"] if b["type"] == "input"}
     assert (initial["name"], initial["email"], initial["phone"]) == (
         "Globex Corporation", "hank@globex.example", "+33 1 23 45 67 89")
+
+
+async def test_a_file_shared_in_the_thread_of_a_card_shared_in_channel_goes_to_its_record(alice, slack, server):
+    await thirdparties.create(context(), {"name": "Acme", "type": "customer"})
+    globex = await thirdparties.create(context(), {"name": "Globex", "type": "customer"})
+    shared = await alice.press("thirdparty_share", str(globex.id))
+    assert shared["response_type"] == "in_channel"
+    slack.messages[(CHANNEL, "1700000300.000100")] = {**shared, "ts": "1700000300.000100"}
+    shared_file(slack, "F1")
+    await alice.event(mention("", ts="1700000300.000200", thread_ts="1700000300.000100", files=[{"id": "F1"}]))
+    answer = (await slack.wait_for("chat.postMessage"))[-1].args
+    assert answer["text"] == f"Attached to Globex ({globex.code}): contract.pdf (28 bytes)."
+    assert await ThirdPartyFile.filter(thirdparty_id=globex.id).count() == 1
+
+
+async def test_a_file_shared_without_saying_for_whom_is_answered_in_words(alice, slack, server):
+    shared_file(slack, "F1")
+    await alice.event(mention("", files=[{"id": "F1"}]))
+    answer = (await slack.wait_for("chat.postMessage"))[-1].args
+    assert "Say which third party" in answer["text"] and answer["thread_ts"] == "1700000100.000100"
+    assert slack.downloads == [] and await nothing_stored(server.settings)

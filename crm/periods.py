@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
 from crm.errors import ValidationError
@@ -24,6 +24,10 @@ class Period:
     start: datetime
     end: datetime
     label: str
+
+    def in_utc(self) -> tuple[datetime, datetime]:
+        """The bounds as queries take them: stored moments are UTC, and SQLite compares their text."""
+        return self.start.astimezone(timezone.utc), self.end.astimezone(timezone.utc)
 
     @property
     def first_day(self) -> date:
@@ -54,7 +58,7 @@ def parse(text: str, tz: ZoneInfo, today: date) -> Period:
             first, last = date.fromisoformat(match[1]), date.fromisoformat(match[2])
             if last < first:
                 raise ValidationError("PERIOD", f"Period `{text}` ends before it starts. Use {FORMS}.")
-            return _between(tz, first, last + timedelta(days=1), f"{first}..{last}")
+            return days(tz, first, last)
     except ValueError:  # a month 13, a 31 April
         pass
     raise ValidationError("PERIOD", f"`{text}` is not a period. Use {FORMS}.")
@@ -62,6 +66,11 @@ def parse(text: str, tz: ZoneInfo, today: date) -> Period:
 
 def year(tz: ZoneInfo, number: int) -> Period:
     return _between(tz, date(number, 1, 1), date(number + 1, 1, 1), str(number))
+
+
+def days(tz: ZoneInfo, first: date, last: date) -> Period:
+    """From the start of `first` to the end of `last`."""
+    return _between(tz, first, last + timedelta(days=1), f"{first}..{last}")
 
 
 def this_month(tz: ZoneInfo, today: date) -> Period:

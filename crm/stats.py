@@ -106,8 +106,9 @@ async def figures(ctx: Context, period: Period, rep_id: str | None = None) -> Fi
         other[document["currency"]] += 1
         return ZERO
 
+    start, end = period.in_utc()
     validated = await _documents(ctx).filter(
-        type__in=COUNTED_TYPES, validated_at__gte=period.start, validated_at__lt=period.end,
+        type__in=COUNTED_TYPES, validated_at__gte=start, validated_at__lt=end,
     ).exclude(status__in=NOT_COUNTED_STATUSES).values("id", "type", "rep_id", "thirdparty_id", "currency",
                                                       "total_excl_tax")
     invoices: dict[int, RepFigures] = {}
@@ -195,8 +196,9 @@ async def _margins(invoice_ids: list[int], currency: str) -> dict[int, Decimal]:
 
 async def _closed_proposals(ctx: Context, period: Period) -> list[tuple[dict, str]]:
     """The proposals signed or refused in the period, each with how (its last closing event)."""
+    start, end = period.in_utc()
     closings = await Event.filter(code__in=(SIGNED, REFUSED), document_id__isnull=False,
-                                  occurred_at__gte=period.start, occurred_at__lt=period.end,
+                                  occurred_at__gte=start, occurred_at__lt=end,
                                   ).order_by("occurred_at", "id").values("document_id", "code")
     how = {closing["document_id"]: closing["code"] for closing in closings}
     if not how:
@@ -209,6 +211,7 @@ async def _closed_proposals(ctx: Context, period: Period) -> list[tuple[dict, st
 async def _events_by(user_ids: list[str], period: Period) -> list[tuple[str, int]]:
     if not user_ids:
         return []
-    counted = await (Event.filter(user_id__in=user_ids, occurred_at__gte=period.start, occurred_at__lt=period.end)
+    start, end = period.in_utc()
+    counted = await (Event.filter(user_id__in=user_ids, occurred_at__gte=start, occurred_at__lt=end)
                      .annotate(count=Count("id")).group_by("user_id").values_list("user_id", "count"))
     return [(user_id, count) for user_id, count in counted]

@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 from crm import clock, periods, stats, thirdparties
 from crm.documents import service as documents
 from crm.permissions import Actor
-from tests.conftest import ADMIN, ALICE, context
+from tests.conftest import ADMIN, ALICE, UTC, context
 
 D = Decimal
 PARIS = ZoneInfo("Europe/Paris")
@@ -17,7 +17,7 @@ Q2 = periods.parse("2026-Q2", PARIS, datetime(2026, 6, 1).date())
 
 def at(*moment) -> None:
     """The clock at a Paris wall-clock time."""
-    clock.freeze(datetime(*moment, tzinfo=PARIS))
+    clock.freeze(datetime(*moment, tzinfo=PARIS).astimezone(UTC))  # the clock's moments are UTC, as in production
 
 
 def ctx(actor=ALICE):

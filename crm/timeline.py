@@ -223,6 +223,12 @@ async def due_reminders(now: datetime) -> list[PlannedEvent]:
                                        reminded_at=None, done_at=None).order_by("starts_at", "id"))
 
 
+async def planned_between(start: datetime, end: datetime) -> list[PlannedEvent]:
+    """Everyone's calls, meetings and tasks planned from `start` to `end` and not done (the morning digest)."""
+    return await _planned(Event.filter(code="MANUAL", starts_at__gte=start, starts_at__lt=end, done_at=None)
+                          .order_by("starts_at", "id"))
+
+
 async def mark_reminded(event_id: int, now: datetime) -> bool:
     """Claim the reminder of an event: True for the one process that does, so it is sent once."""
     return await Event.filter(id=event_id, reminded_at=None).update(reminded_at=now) == 1

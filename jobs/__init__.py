@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from crm.settings import Settings
 from jobs.campaigns import send_campaigns, show_progress
+from jobs.digest import next_morning, send_digests
 from jobs.inbound import listen
 from jobs.reminders import remind
 from jobs.ticker import Job
@@ -20,4 +21,6 @@ def schedule(settings: Settings) -> list[Job]:
     return [Job("campaign-sender", timedelta(seconds=1), send_campaigns, once=False),
             Job("campaign-progress", PROGRESS_EVERY, show_progress),
             Job("reminders", REMIND_EVERY, remind),
+            Job("morning-digest", timedelta(days=1), send_digests,
+                at=lambda now: next_morning(now, settings.timezone)),
             *([Job("imap-listener", LISTEN_EVERY, listen, once=False)] if settings.imap_url else [])]

@@ -31,6 +31,13 @@ class Job:
     run: Callable[[Settings], Awaitable[None]]
     once: bool = True  # claimed by one process per run; else every process runs it
     hold: timedelta = timedelta(minutes=2)  # renewed while it runs; a dead process lets go after it
+    at: Callable[[datetime], datetime] | None = None  # a job at set times: its next run after a moment
+
+    def first_due(self, now: datetime) -> datetime:
+        return self.at(now) if self.at else now
+
+    def next_due(self, now: datetime) -> datetime:
+        return self.at(now) if self.at else now + self.every
 
 
 class Ticker:
@@ -49,7 +56,7 @@ class Ticker:
         now = clock.now()
         for job in self.schedule:
             if job.once:
-                await jobs.register(job.name, now)
+                await jobs.register(job.name, job.first_due(now))
         self.scheduler.add_job(self._tick, "interval", seconds=self.tick, max_instances=1, coalesce=True,
                                misfire_grace_time=None)
         self.scheduler.start()
@@ -113,9 +120,9 @@ class Ticker:
     async def _done(self, job: Job, error: str) -> None:
         now = clock.now()
         if job.once:
-            await jobs.finish(job.name, self.holder, now, now + job.every, error)
+            await jobs.finish(job.name, self.holder, now, job.next_due(now), error)
         else:
-            self.due_here[job.name] = now + job.every
+            self.due_here[job.name] = job.next_due(now)
 
     async def _keep_hold(self, job: Job) -> None:
         while True:

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from bot import cards, forms, inbox_views, mail_views
+from bot import cards, forms, inbox_views, mail_views, timeline_views
 from crm.agenda import EventRecord
 from crm.customfields import FieldDefinition
 from crm.inbound.inbox import Inbox, ReceivedEmail
@@ -21,6 +21,7 @@ from crm.mail import templates
 from crm.mail.oneoff import MailForm, Recipient
 from crm.records import ContactRecord, ThirdPartyRecord
 from crm.thirdparties import Card
+from crm.timeline import TimelineEvent, TimelinePage
 
 PAYLOADS = Path(__file__).parent / "payloads"
 CREATED = datetime(2026, 11, 3, 9, 30, tzinfo=timezone.utc)
@@ -77,6 +78,26 @@ def sample_inbox() -> dict:
     return inbox_views.inbox_message(Inbox(unmatched, 3, failed))
 
 
+def sample_timeline() -> dict:
+    """/crm timeline: a note of the reader's (Edit) logged from a Slack message, a planned meeting
+    with Jane (Done), and the creation, with an Older button."""
+    common = {"thirdparty_id": 7, "document_id": None, "document_title": "", "edited_at": None, "done_at": None}
+    events = [
+        TimelineEvent(id=30, code="NOTE_ADD", occurred_at=CREATED, user_id="U0ALICE", label="Jane says yes",
+                      details={"text": "Jane says yes <!channel>", "source": {
+                          "author": "U0BOB", "permalink": "https://acme.slack.com/archives/C0SALES/p1767225600000200"}},
+                      contact_id=None, contact_name="", starts_at=None, duration_minutes=None, **common),
+        TimelineEvent(id=29, code="MANUAL", occurred_at=CREATED, user_id="U0ALICE", label="Meeting: Demo",
+                      details={"kind": "meeting", "title": "Demo", "note": "Bring the samples"}, contact_id=3,
+                      contact_name="Jane Doe", starts_at=CREATED, duration_minutes=45, **common),
+        TimelineEvent(id=1, code="COMPANY_CREATE", occurred_at=CREATED, user_id="U0ALICE",
+                      label="Customer Acme Widgets created", details={}, contact_id=None, contact_name="",
+                      starts_at=None, duration_minutes=None, **common),
+    ]
+    return timeline_views.timeline_message(sample_card().thirdparty, TimelinePage(7, events, older=1, newer=None),
+                                           timeline_views.EVERYTHING, user_id="U0ALICE", can_write=True)
+
+
 EXAMPLES = {
     "record_card": lambda: cards.record_card(sample_card(), can_write=True),
     "shared_card": lambda: cards.record_card(sample_card(), private=False, names={"U0ALICE": "alice"},
@@ -85,6 +106,7 @@ EXAMPLES = {
     "help": cards.help_message,
     "mail_modal": sample_mail_modal,
     "inbox": sample_inbox,
+    "timeline": sample_timeline,
 }
 
 

@@ -5,6 +5,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 
 from crm import clock, contacts, thirdparties, timeline
+from crm.documents import service as document_service
 from crm.errors import Forbidden, NotFound, ValidationError
 from crm.permissions import Actor
 from models import Event, ThirdParty
@@ -53,6 +54,14 @@ async def test_event_shows_its_contact_and_user(db):
     await timeline.add_note(context(), tp.id, "Spoke with Anna", contact_id=anna.id)
     event = (await timeline.page(context(), tp.id, size=1)).events[0]
     assert (event.contact_name, event.user_id, event.note) == ("Anna Berg", ALICE.id, "Spoke with Anna")
+
+
+async def test_event_shows_its_document(db):
+    tp = await customer()
+    draft = await document_service.create(context(), "proposal", tp.id)
+    await timeline.add_note(context(), tp.id, "Sent the figures", document_id=draft.id)
+    notes_only = await timeline.page(context(), tp.id, codes=timeline.GROUPS["notes"][1])
+    assert [e.document_title for e in notes_only.events] == [f"Proposal (PROV{draft.id})"]
 
 
 async def test_note_needs_text_and_a_contact_of_its_own_third_party(db):

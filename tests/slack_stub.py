@@ -99,6 +99,7 @@ class UploadedFile:
     initial_comment: str | None
     url_private: str | None = None  # where files.info says it is: the stub's /files/ID unless set
     mimetype: str = "application/octet-stream"
+    reported_size: int | None = None  # the size files.info tells, when it is not the content's
 
 
 @dataclass
@@ -548,7 +549,7 @@ class SlackStub:
             "name": uploaded.filename,
             "title": uploaded.title,
             "user": BOT_USER_ID,
-            "size": len(uploaded.content),
+            "size": len(uploaded.content) if uploaded.reported_size is None else uploaded.reported_size,
             "mimetype": uploaded.mimetype,
             "url_private": url,
             "url_private_download": url,

@@ -118,6 +118,14 @@ async def test_a_file_over_the_cap_is_refused_before_it_is_downloaded(alice, sla
     assert slack.downloads == [] and await nothing_stored(server.settings)
 
 
+async def test_a_download_larger_than_slack_said_is_cut_off_at_the_cap(alice, slack, server):
+    acme = await thirdparties.create(context(), {"name": "Acme", "type": "customer"})
+    shared_file(slack, "F1", b"x" * (MEGABYTE + 1), name="scan.tiff", reported_size=10)
+    reply = await alice.submit("file_attach", file_state("F1"), private_metadata=str(acme.id))
+    assert "scan.tiff" in reply.json["errors"]["file"] and "1 MB" in reply.json["errors"]["file"]
+    assert len(slack.downloads) == 1 and await nothing_stored(server.settings)
+
+
 async def test_the_bot_token_is_never_sent_to_a_host_other_than_slacks(alice, slack, server):
     acme = await thirdparties.create(context(), {"name": "Acme", "type": "customer"})
     elsewhere = slack.base_url.replace("127.0.0.1", "localhost") + "files/F1"  # another host, same server

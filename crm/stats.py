@@ -32,7 +32,7 @@ from crm import money
 from crm.context import Context
 from crm.periods import Period
 from crm.permissions import visible_thirdparties
-from models import Document, DocumentLine, Event
+from models import Document, DocumentLine, Event, ThirdParty
 
 SIGNED, REFUSED = "PROPAL_CLOSE_SIGNED", "PROPAL_CLOSE_REFUSED"
 COUNTED_TYPES = ("proposal", "order", "invoice")
@@ -81,7 +81,7 @@ def win_rate(signed: int, refused: int) -> Decimal | None:
 async def figures(ctx: Context, period: Period, rep_id: str | None = None) -> Figures:
     """The figures of every rep (or of `rep_id` only, always with a row) and the team's totals."""
     currency = ctx.settings.currency
-    portfolio = await _portfolio(ctx)
+    portfolio = await _portfolio(ctx, rep_id)
     rows: dict[str | None, RepFigures] = {}
     team = RepFigures(None)
     other: Counter[str] = Counter()
@@ -107,7 +107,7 @@ async def figures(ctx: Context, period: Period, rep_id: str | None = None) -> Fi
         return ZERO
 
     start, end = period.in_utc()
-    validated = await _documents(ctx).filter(
+    validated = await _documents(ctx, rep_id).filter(
         type__in=COUNTED_TYPES, validated_at__gte=start, validated_at__lt=end,
     ).exclude(status__in=NOT_COUNTED_STATUSES).values("id", "type", "rep_id", "thirdparty_id", "currency",
                                                       "total_excl_tax")
@@ -129,7 +129,7 @@ async def figures(ctx: Context, period: Period, rep_id: str | None = None) -> Fi
         invoices[document_id].margin += margin
         team.margin += margin
 
-    for document, code in await _closed_proposals(ctx, period):
+    for document, code in await _closed_proposals(ctx, period, rep_id):
         figures_of, total = attributed(document), amount(document)
         for target in (figures_of, team):
             if code == SIGNED:
@@ -157,13 +157,15 @@ class _Portfolio:
     reps: dict[int, list[str]]  # third party id -> its reps, first one first
 
 
-async def _portfolio(ctx: Context) -> _Portfolio:
-    active = await visible_thirdparties(ctx.actor).filter(status="active").values("id", "type")
+async def _portfolio(ctx: Context, rep_id: str | None) -> _Portfolio:
+    active = visible_thirdparties(ctx.actor).filter(status="active")
+    if rep_id:
+        active = active.filter(id__in=_held_by(rep_id))
     connection = connections.get("default")
     reps: dict[int, list[str]] = defaultdict(list)
     for link in await connection.execute_query_dict(REPS_IN_ORDER):
         reps[link["crm_thirdparty_id"]].append(link["user_id"])
-    return _Portfolio(active, reps)
+    return _Portfolio(await active.values("id", "type"), reps)
 
 
 def _kinds(thirdparty_type: str) -> tuple[bool, bool]:
@@ -176,10 +178,18 @@ def _add_kinds(target: RepFigures, kinds: tuple[bool, bool]) -> None:
     target.customers += kinds[1]
 
 
-def _documents(ctx: Context):
-    """Documents of the third parties the actor may see, and those whose third party was erased."""
+def _held_by(rep_id: str) -> Subquery:
+    return Subquery(ThirdParty.filter(sales_reps__id=rep_id).values("id"))
+
+
+def _documents(ctx: Context, rep_id: str | None):
+    """Documents of the third parties the actor may see, and those whose third party was erased;
+    with `rep_id`, only those that may be that rep's (attribution then picks theirs)."""
     visible = Subquery(visible_thirdparties(ctx.actor).values("id"))
-    return Document.filter(Q(thirdparty_id__in=visible) | Q(thirdparty_id__isnull=True))
+    query = Document.filter(Q(thirdparty_id__in=visible) | Q(thirdparty_id__isnull=True))
+    if rep_id:
+        query = query.filter(Q(rep_id=rep_id) | Q(rep_id__isnull=True, thirdparty_id__in=_held_by(rep_id)))
+    return query
 
 
 async def _margins(invoice_ids: list[int], currency: str) -> dict[int, Decimal]:
@@ -194,7 +204,7 @@ async def _margins(invoice_ids: list[int], currency: str) -> dict[int, Decimal]:
     return margins
 
 
-async def _closed_proposals(ctx: Context, period: Period) -> list[tuple[dict, str]]:
+async def _closed_proposals(ctx: Context, period: Period, rep_id: str | None) -> list[tuple[dict, str]]:
     """The proposals signed or refused in the period, each with how (its last closing event)."""
     start, end = period.in_utc()
     closings = await Event.filter(code__in=(SIGNED, REFUSED), document_id__isnull=False,
@@ -203,7 +213,7 @@ async def _closed_proposals(ctx: Context, period: Period) -> list[tuple[dict, st
     how = {closing["document_id"]: closing["code"] for closing in closings}
     if not how:
         return []
-    documents = await _documents(ctx).filter(id__in=list(how), type="proposal").values(
+    documents = await _documents(ctx, rep_id).filter(id__in=list(how), type="proposal").values(
         "id", "rep_id", "thirdparty_id", "currency", "total_excl_tax")
     return [(document, how[document["id"]]) for document in documents]
 

@@ -123,6 +123,9 @@ async def test_the_figures_of_each_rep_and_of_the_team_are_the_hand_computed_one
 
 async def test_one_rep_asked_for_gets_their_row_even_when_empty(db):
     await build_fixture()
+    everyone = await stats.figures(ctx(), Q2)
+    for row in everyone.reps[:2]:  # each rep's own figures are their row of everyone's
+        assert (await stats.figures(ctx(), Q2, row.rep_id)).reps == [row]
     bob = await stats.figures(ctx(), Q2, "U0BOB")
     assert [row.rep_id for row in bob.reps] == ["U0BOB"] and bob.team is bob.reps[0]
     assert (bob.team.proposals, bob.team.proposals_amount, bob.team.invoices_amount) == (2, D("800"), D("225"))

@@ -40,6 +40,12 @@ The campaign measure (bench/campaign.py, `--only campaign`): a campaign's sendin
 ceiling (prebuilt messages over as many reused connections) and a naive one-connection-per-
 message loop; messages/s and peak memory.
 
+The IMAP measure (bench/imap.py, `--only imap`): a backlog of 5,000 messages APPENDed to a Dovecot
+of its own (2-20 KB each, a tenth with a 100 KB attachment, all from known contacts) taken by
+`crm worker` in a process of its own on a fresh database, its messages/s and peak memory, beside
+a bare aioimaplib loop that fetches and parses the same messages in the same batches; then the
+delay from APPEND to event of 20 messages delivered one at a time to the idle listener.
+
 The App Home measure (bench/home.py, `--only home`): a rep owning 5,000 third parties and 20,000
 events (and 600 open documents), the Home's queries and view built in this process and the full
 `app_home_opened` -> views.publish round trip through `crm web`'s app, median and 95th percentile,
@@ -59,7 +65,7 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import AsyncIterator
 
-from bench import ack, campaign, export, home, imports, pdf, search
+from bench import ack, campaign, export, home, imap, imports, pdf, search
 from bench.workload import audit_codes, bare_inserter, domain_creator, expected_codes, run_in_processes
 from crm import clock, db as crm_db
 from tests.database import create_postgres_database, drop_postgres_database
@@ -192,6 +198,7 @@ def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_r
                   import_result: imports.ImportResult | None = None,
                   campaign_result: campaign.CampaignResult | None = None,
                   export_result: export.ExportResult | None = None,
+                  imap_result: imap.ImapResult | None = None,
                   home_result: home.HomeResult | None = None) -> None:
     RESULTS_FILE.parent.mkdir(parents=True, exist_ok=True)
     document = {
@@ -211,6 +218,8 @@ def write_results(results: list[Result], ack_result: ack.AckResult | None, pdf_r
         document["campaign"] = campaign_result.as_json()
     if export_result is not None:
         document["export"] = export_result.as_json()
+    if imap_result is not None:
+        document["imap"] = imap_result.as_json()
     if home_result is not None:
         document["home"] = home_result.as_json()
     RESULTS_FILE.write_text(json.dumps(document, indent=2) + "\n")
@@ -227,7 +236,8 @@ async def run_export(server_url: str, repeats: int) -> export.ExportResult:
 
 
 async def main(server_url: str | None, repeats: int,
-               only: str | None) -> tuple[list[Result], ack.AckResult | None, imports.ImportResult | None]:
+               only: str | None) -> tuple[list[Result], ack.AckResult | None, imports.ImportResult | None,
+                                          imap.ImapResult | None]:
     results = []
     if only in (None, "codes"):
         print(f"Each side runs {repeats} times, alternately, each time on a fresh database; medians quoted.")
@@ -239,6 +249,7 @@ async def main(server_url: str | None, repeats: int,
     import_result = await imports.measure(server_url, repeats, fresh_database) if only in (None, "import") else None
     campaign_result = (await campaign.measure(server_url, repeats, fresh_database)
                        if only in (None, "campaign") else None)
+    imap_result = await imap.measure(server_url, repeats, fresh_database) if only in (None, "imap") else None
     home_result = await home.measure(server_url, repeats, fresh_database) if only in (None, "home") else None
     if results or ack_result or pdf_result:
         print()
@@ -277,29 +288,36 @@ async def main(server_url: str | None, repeats: int,
         print()
         print(aligned([("measure", "ours (median)", "baseline (median)", "ratio", "target", "met"),
                        *campaign_result.summary_rows()]))
+    if imap_result is not None:
+        print()
+        print(aligned([("measure", "ours (median)", "baseline (median)", "ratio", "target", "met"),
+                       *imap_result.summary_rows()]))
+        print(aligned(imap_result.detail_rows()))
+        print("imap: " + ("; ".join(imap_result.problems) or f"every message logged once on its third party's "
+                          f"timeline; backlog APPENDed in {imap_result.append_seconds:.0f} s, pipelined"))
     if home_result is not None:
         print()
         print(aligned([("measure", "ours", "baseline", "ratio", "target", "met"), *home_result.summary_rows()]))
         print(aligned(home_result.detail_rows()))
         print("home: " + ("; ".join(home_result.problems) or "every Home held the portfolio"))
     write_results(results, ack_result, pdf_result, repeats, search_result, import_result, campaign_result,
-                  export_result,
+                  export_result, imap_result,
                   home_result=home_result)
     print(f"written to {RESULTS_FILE}")
-    return results, ack_result, import_result
+    return results, ack_result, import_result, imap_result
 
 
 if __name__ == "__main__":  # spawned worker processes import this module too
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=DEFAULT_REPEATS, help="runs of each side (default 3)")
-    parser.add_argument("--only", choices=("codes", "ack", "pdf", "export", "search", "import", "campaign",
+    parser.add_argument("--only", choices=("codes", "ack", "pdf", "export", "search", "import", "campaign", "imap",
                                                   "home"),
                         help="run one measure (default: all)")
     arguments = parser.parse_args()
     server = os.environ.get("CRM_BENCH_POSTGRES")
     if not server and arguments.only != "pdf":
         sys.exit("Set CRM_BENCH_POSTGRES to a PostgreSQL server URL (make bench does), or run --only pdf.")
-    results, ack_result, import_result = asyncio.run(main(server, arguments.repeats, arguments.only))
+    results, ack_result, import_result, imap_result = asyncio.run(main(server, arguments.repeats, arguments.only))
     failed = (any(result.code_problems for result in results) or bool(ack_result and ack_result.problems)
-              or bool(import_result and import_result.problems))
+              or bool(import_result and import_result.problems) or bool(imap_result and imap_result.problems))
     sys.exit(1 if failed else 0)  # a slow figure is still a run

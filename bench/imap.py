@@ -12,28 +12,19 @@ least 200 messages/s, and from APPEND to event a median under 1 s while idle.
 - latency: with the backlog done and the listener idle, 20 messages APPENDed one at a time, each
   waited for until its row (written in the transaction of its EMAIL_IN event) is there, the
   database polled every 10 ms: median and 95th percentile;
-- baseline, the ceiling of reading the mailbox: a bare aioimaplib loop in a process of its own,
-  timed from its launch, that fetches the same 5,000 messages in the listener's batches
-  (FETCH_COUNT messages, FETCH_BYTES bytes) over one session and parses each with
-  `email.message_from_bytes(policy=default)`, touching no database.
+- baseline, the ceiling of reading the mailbox: the listener's own reading (jobs.inbound.Session:
+  the same SEARCH, sizes and FETCH batches) in a process of its own, timed from its launch, each
+  message parsed with `email.message_from_bytes(policy=default)`, touching no database.
 
 The ratio is the baseline's messages/s over ours: how many times slower than reading the
-mailbox the listener is.
-
-aioimaplib 2.0.3 reads the lines of one network read by recursing once per line: the answer to
-`UID FETCH 1:* (UID RFC822.SIZE)` over thousands of messages exceeds Python's recursion limit,
-the protocol drops the connection, and the listener reconnects and asks again, forever. When
-`crm worker` takes no message for STALL_SECONDS, the bench records that as a problem (the run
-exits 1) with the worker's own words, and measures again with the worker started under a
-raised recursion limit (RECURSION_LIMIT), so the figures show what the rest of the pipeline
-costs; the baseline reads under that limit too.
+mailbox the listener is. When `crm worker` takes no message for STALL_SECONDS, the run stops
+with the worker's own words about the mailbox.
 """
 from __future__ import annotations
 
 import asyncio
 import os
 import random
-import re
 import statistics
 import subprocess
 import sys
@@ -56,15 +47,11 @@ ATTACHMENT_EVERY = 10  # a tenth of the messages carry one
 ATTACHMENT_BYTES = 100 * 1024
 TEXT_BYTES = (2 * 1024, 20 * 1024)
 LATENCY_MESSAGES = 20
-APPEND_WINDOW = 250  # messages pipelined before their answers are read
 COUNT_EVERY = 0.2  # seconds between counts of the rows while the backlog is taken
 LOOK_EVERY = 0.01  # seconds between looks for one message's row
 BACKLOG_TIMEOUT = 600.0
 LATENCY_TIMEOUT = 30.0
 STALL_SECONDS = 20.0  # no new row for this long: the worker is stuck
-RECURSION_LIMIT = 100_000
-RAISED_LIMIT = (f"import sys; sys.setrecursionlimit({RECURSION_LIMIT}); from service.cli import main; "
-                "sys.exit(main(['worker']))")
 TARGET_MESSAGES_PER_SECOND = 200
 TARGET_MEDIAN_LATENCY = 1.0
 CRM = Path(sys.executable).with_name("crm")
@@ -87,7 +74,6 @@ class Run:
     baseline_seconds: float  # from the baseline's launch to its end
     baseline_inner_seconds: float  # from its connection to its end
     latencies: list[float] = field(default_factory=list)  # seconds, APPEND to row, one per message
-    workaround: str = ""  # how the worker was started, when `crm worker` as it is got stuck
 
     @property
     def rate(self) -> float:
@@ -161,12 +147,11 @@ class ImapResult:
 
     def detail_rows(self) -> list[tuple[str, ...]]:
         rows = [("IMAP run", "to last row", "to first row", "msg/s", "msg/s after first row", "peak RSS",
-                 "baseline", "baseline msg/s (after connecting)", "worker started as")]
+                 "baseline", "baseline msg/s (after connecting)")]
         for number, run in enumerate(self.runs, 1):
             rows.append((f"run {number}", f"{run.seconds:.1f} s", f"{run.first_row_seconds:.1f} s", f"{run.rate:,.0f}",
                          f"{run.steady_rate:,.0f}", f"{run.peak_mb:.0f} MB", f"{run.baseline_seconds:.1f} s",
-                         f"{run.baseline_rate:,.0f} ({MESSAGES / run.baseline_inner_seconds:,.0f})",
-                         f"python -c '{run.workaround}; crm worker'" if run.workaround else "crm worker"))
+                         f"{run.baseline_rate:,.0f} ({MESSAGES / run.baseline_inner_seconds:,.0f})"))
         return rows
 
     def as_json(self) -> dict:
@@ -199,7 +184,7 @@ async def measure(server_url: str, repeats: int, fresh_database) -> ImapResult:
     dovecot = Dovecot().start()
     try:
         started = time.perf_counter()
-        await asyncio.to_thread(_append_pipelined, dovecot, backlog)
+        await asyncio.to_thread(dovecot.append_many, backlog)
         result.append_seconds = time.perf_counter() - started
         del backlog
         print(f"  imap: {MESSAGES:,} messages ({result.backlog_mb:.0f} MB) APPENDed to Dovecot in "
@@ -209,16 +194,7 @@ async def measure(server_url: str, repeats: int, fresh_database) -> ImapResult:
             run = None
             async with fresh_database(server_url) as url:
                 await _known_contacts(url)
-                try:
-                    run = await _ours(url, dovecot, repeat, result.problems, raised_limit=False)
-                except Stalled as stuck:
-                    result.problems.append(f"run {repeat}: `crm worker` took no message for {STALL_SECONDS:.0f} s "
-                                           f"({stuck}); measured again under sys.setrecursionlimit({RECURSION_LIMIT})")
-                    print(f"  imap: {result.problems[-1]}", flush=True)
-            if run is None:
-                async with fresh_database(server_url) as url:
-                    await _known_contacts(url)
-                    run = await _ours(url, dovecot, repeat, result.problems, raised_limit=True)
+                run = await _ours(url, dovecot, repeat, result.problems)
             await asyncio.to_thread(_expunge_after, dovecot, MESSAGES)
             run.baseline_seconds, run.baseline_inner_seconds = await asyncio.to_thread(_baseline, dovecot.url)
             result.runs.append(run)
@@ -302,28 +278,6 @@ def _text(rng: random.Random, size: int) -> str:
     return "\n\n".join(paragraphs)
 
 
-def _append_pipelined(dovecot, messages: list[bytes]) -> None:
-    """APPEND every message over one session, pipelined with non-synchronising literals
-    (LITERAL+): a window of commands is written at once, then their answers read."""
-    with dovecot.session() as connection:
-        if "LITERAL+" not in connection.capabilities:
-            raise RuntimeError(f"Dovecot offers no LITERAL+: {connection.capabilities}")
-        for start in range(0, len(messages), APPEND_WINDOW):
-            window = messages[start:start + APPEND_WINDOW]
-            tags = {f"P{start + n}".encode() for n in range(len(window))}
-            connection.send(b"".join(b"P%d APPEND INBOX {%d+}\r\n%s\r\n" % (start + n, len(raw), raw)
-                                     for n, raw in enumerate(window)))
-            while tags:
-                line = connection.readline()
-                if not line:
-                    raise RuntimeError("Dovecot closed the connection during APPEND")
-                tag, _, rest = line.partition(b" ")
-                if tag in tags:
-                    if not rest.startswith(b"OK"):
-                        raise RuntimeError(f"APPEND refused: {line!r}")
-                    tags.discard(tag)
-
-
 def _expunge_after(dovecot, last_uid: int) -> None:
     """The messages a run added after the backlog, removed: the next run finds the same backlog."""
     with dovecot.session() as connection:
@@ -337,7 +291,7 @@ def _expunge_after(dovecot, last_uid: int) -> None:
 
 # -- ours ---------------------------------------------------------------------------------------
 
-async def _ours(url: str, dovecot, repeat: int, problems: list[str], raised_limit: bool) -> Run:
+async def _ours(url: str, dovecot, repeat: int, problems: list[str]) -> Run:
     """`crm worker` listening to the mailbox: the backlog, then 20 messages one at a time."""
     database = await asyncpg.connect(url.replace("postgres://", "postgresql://", 1))
     folder = Path(tempfile.mkdtemp(prefix="crm-bench-imap-"))
@@ -346,8 +300,7 @@ async def _ours(url: str, dovecot, repeat: int, problems: list[str], raised_limi
                    MAIL_FROM="Acme Sales <sales@acme.example>")
     log = (folder / "worker.log").open("wb")
     started = time.perf_counter()
-    command = [sys.executable, "-c", RAISED_LIMIT] if raised_limit else [str(CRM), "worker"]
-    worker = subprocess.Popen(command, env=environ, stdout=log, stderr=subprocess.STDOUT,
+    worker = subprocess.Popen([str(CRM), "worker"], env=environ, stdout=log, stderr=subprocess.STDOUT,
                               cwd=Path(__file__).resolve().parent.parent)
     peak_kb = 0
     try:
@@ -387,8 +340,7 @@ async def _ours(url: str, dovecot, repeat: int, problems: list[str], raised_limi
         log.close()
         await database.close()
         subprocess.run(["rm", "-rf", str(folder)], check=False)
-    return Run(seconds, first, peak_kb / 1024, 0.0, 0.0, latencies,
-               f"sys.setrecursionlimit({RECURSION_LIMIT})" if raised_limit else "")
+    return Run(seconds, first, peak_kb / 1024, 0.0, 0.0, latencies)
 
 
 def _reason(log: Path, count: int) -> str:
@@ -446,11 +398,9 @@ async def _latencies(database: asyncpg.Connection, dovecot, repeat: int, problem
 def _baseline(imap_url: str) -> tuple[float, float]:
     """The bare reading loop in a process of its own: seconds from its launch to its end, and
     from its connection to its end."""
-    from jobs.inbound import FETCH_BYTES, FETCH_COUNT
-
     started = time.perf_counter()
-    launched = subprocess.run([sys.executable, "-m", "bench.imap", "read", imap_url, str(FETCH_COUNT),
-                               str(FETCH_BYTES)], capture_output=True, text=True, timeout=BACKLOG_TIMEOUT)
+    launched = subprocess.run([sys.executable, "-m", "bench.imap", "read", imap_url], capture_output=True, text=True,
+                              timeout=BACKLOG_TIMEOUT)
     seconds = time.perf_counter() - started
     if launched.returncode:
         raise RuntimeError(f"the bare reading loop failed: {launched.stderr}")
@@ -460,46 +410,28 @@ def _baseline(imap_url: str) -> tuple[float, float]:
     return seconds, float(inner)
 
 
-async def _read_all(imap_url: str, fetch_count: int, fetch_bytes: int) -> tuple[int, float]:
-    """Every message of the mailbox fetched in the listener's batches over one aioimaplib
-    session and parsed by the standard library, nothing else: how many, and the seconds."""
+async def _read_all(imap_url: str) -> tuple[int, float]:
+    """Every message of the mailbox read as the listener reads it, and parsed by the standard
+    library, nothing else: how many, and the seconds."""
     import email
     import email.policy
-    from urllib.parse import unquote, urlsplit
 
-    import aioimaplib
+    from crm.inbound.server import ImapServer
+    from jobs.inbound import Session
 
-    parts = urlsplit(imap_url)
     started = time.perf_counter()
-    client = aioimaplib.IMAP4(host=parts.hostname, port=parts.port, timeout=30)
-    await client.wait_hello_from_server()
-    await client.login(unquote(parts.username), unquote(parts.password))
-    await client.select(parts.path.strip("/") or "INBOX")
-    sizes = {}
-    for line in (await client.uid("fetch", "1:*", "(UID RFC822.SIZE)")).lines:
-        uid, size = re.search(rb"UID (\d+)", bytes(line)), re.search(rb"RFC822\.SIZE (\d+)", bytes(line))
-        if uid and size:
-            sizes[int(uid.group(1))] = int(size.group(1))
-    batches, batch, total = [], [], 0
-    for uid, size in sorted(sizes.items()):
-        if batch and (len(batch) == fetch_count or total + size > fetch_bytes):
-            batches.append(batch)
-            batch, total = [], 0
-        batch.append(uid)
-        total += size
-    batches += [batch] if batch else []
+    session = await Session.open(ImapServer.from_url(imap_url))
     parsed = 0
-    for batch in batches:
-        response = await client.uid("fetch", ",".join(map(str, batch)), "(UID BODY.PEEK[])")
-        for line in response.lines:
-            if isinstance(line, bytearray):
-                email.message_from_bytes(bytes(line), policy=email.policy.default)
+    try:
+        async for fetched in session.backlog(0):
+            for _, raw in fetched:
+                email.message_from_bytes(raw, policy=email.policy.default)
                 parsed += 1
-    await client.logout()
+    finally:
+        await session.close()
     return parsed, time.perf_counter() - started
 
 
 if __name__ == "__main__" and sys.argv[1:2] == ["read"]:
-    sys.setrecursionlimit(RECURSION_LIMIT)  # aioimaplib recurses once per line of a network read
-    count, seconds = asyncio.run(_read_all(sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+    count, seconds = asyncio.run(_read_all(sys.argv[2]))
     print(count, seconds)

@@ -155,6 +155,24 @@ class Dovecot:
             if status != "OK":
                 raise AssertionError(f"APPEND refused: {answer}")
 
+    def append_many(self, messages: list[bytes], window: int = 250) -> None:
+        """Deliver many messages fast: APPENDs over one session, pipelined with non-synchronising
+        literals (LITERAL+), a window of commands written at once and then their answers read."""
+        with self.session() as connection:
+            for start in range(0, len(messages), window):
+                pending = {}
+                for number, raw in enumerate(messages[start:start + window], start):
+                    pending[f"P{number}".encode()] = raw
+                connection.send(b"".join(b"%s APPEND INBOX {%d+}\r\n%s\r\n" % (tag, len(raw), raw)
+                                         for tag, raw in pending.items()))
+                while pending:
+                    line = connection.readline()
+                    if not line:
+                        raise AssertionError("Dovecot closed the connection during APPEND")
+                    tag, _, rest = line.partition(b" ")
+                    if pending.pop(tag, None) is not None and not rest.startswith(b"OK"):
+                        raise AssertionError(f"APPEND refused: {line!r}")
+
     def recreate_inbox(self) -> None:
         """The mailbox removed and made again: a new UIDVALIDITY, its messages gone."""
         inbox = self.root / "mail" / USER

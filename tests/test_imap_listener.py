@@ -132,6 +132,16 @@ async def test_mail_delivered_while_stopped_is_logged_once_at_start_with_one_sum
     assert "3 new emails" in notices[0]["text"] and "Question 4" in notices[1]["text"]
 
 
+async def test_a_backlog_of_thousands_is_read_in_order(mailbox, dovecot, globex):
+    """aioimaplib overflows the stack on a response of thousands of lines: the listener asks for
+    a few at a time."""
+    await asyncio.to_thread(dovecot.append_many, [zoe_writes(n) for n in range(1, 2501)])
+    async with listening(mailbox):
+        await until(emails_in(2500), SLOW_DEADLINE * 4)
+    assert (await Mailbox.get()).last_uid == 2500
+    assert await InboundEmail.filter(status="logged").count() == 2500
+
+
 async def test_restarting_the_server_mid_listen_loses_and_doubles_nothing(mailbox, dovecot, globex):
     async with listening(mailbox):
         await deliver(dovecot, zoe_writes(1))

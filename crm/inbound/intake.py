@@ -60,15 +60,35 @@ class Logged:
     attachments: int
 
 
-async def take(ctx: Context, position: Position, raw: bytes, own_addresses: frozenset[str]) -> Logged | None:
-    """Process the email `raw` found at `position`, unless it was processed before; returns what
-    was logged, if anything, for the reps to be told. A database that cannot be reached raises
-    (nothing was decided: the listener reads the email again later)."""
+@dataclass(frozen=True)
+class Read:
+    """An email as the server gave it, and what reading it made of it (or why it could not)."""
+
+    raw: bytes
+    incoming: Incoming | None
+    unreadable: str = ""
+
+
+def read(raw: bytes, max_attachment_bytes: int) -> Read:
+    """Parse `raw`: pure work, which the listener does off the event loop while it records the
+    emails before it."""
     try:
-        incoming = parse(raw, ctx.settings.file_max_mb * MEGABYTE)
+        return Read(raw, parse(raw, max_attachment_bytes))
     except Unreadable as error:
-        await _settle_alone(ctx, position, _key(f"<sha256-{hashlib.sha256(raw).hexdigest()}@unreadable>"),
-                            "rejected", f"unreadable: {error}")
+        return Read(raw, None, str(error))
+
+
+async def take(ctx: Context, position: Position, message: Read | bytes, own_addresses: frozenset[str]
+               ) -> Logged | None:
+    """Process the email `message` (read, or its bytes) found at `position`, unless it was
+    processed before; returns what was logged, if anything, for the reps to be told. A database
+    that cannot be reached raises (nothing was decided: the listener reads the email again later)."""
+    if isinstance(message, bytes):
+        message = read(message, ctx.settings.file_max_mb * MEGABYTE)
+    incoming = message.incoming
+    if incoming is None:
+        await _settle_alone(ctx, position, _key(f"<sha256-{hashlib.sha256(message.raw).hexdigest()}@unreadable>"),
+                            "rejected", f"unreadable: {message.unreadable}")
         return None
     key = _key(incoming.message_id)
     before = await InboundEmail.filter(message_id=key).first()
@@ -205,6 +225,8 @@ async def _new_prospect(ctx: Context, incoming: Incoming, own_addresses: frozens
 
 async def _store_attachments(ctx: Context, incoming: Incoming) -> list[dict]:
     """The email's attachments in the file store (off the event loop: one may be megabytes)."""
+    if not incoming.attachments:
+        return []
     store = FileStore.for_settings(ctx.settings)
 
     def put_all() -> list[dict]:

@@ -68,7 +68,7 @@ class Incoming:
 
     @property
     def excerpt(self) -> str:
-        text = " ".join(self.text.split())
+        text = " ".join(self.text[:EXCERPT * 8].split())  # the start is enough, however long the text
         return text if len(text) <= EXCERPT else text[:EXCERPT - 1] + "…"
 
 

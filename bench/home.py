@@ -24,17 +24,14 @@ from decimal import Decimal
 
 import aiohttp
 import asyncpg
-from aiohttp import web
 
 from bench.export import THIRDPARTY_COLUMNS
 from bot import home_views
-from bot.app import build_app
 from crm import clock, home
 from crm.context import Context
 from crm.permissions import Actor
 from crm.settings import Settings
-from service.web import READY, create_web_app
-from tests.slack_requests import SlackClient
+from tests.slack_requests import SlackClient, serving
 from tests.slack_stub import SlackStub
 
 REP, OTHER = "U0REP", "U0OTHER"
@@ -124,16 +121,9 @@ async def _round_trips(settings: Settings, count: int) -> list[float]:
     """`count` signed app_home_opened events, one at a time, each until its views.publish arrives."""
     async with SlackStub() as slack, aiohttp.ClientSession() as session:
         slack.add_user(REP, name="rep")
-        app_settings = dataclasses.replace(settings, slack_api_url=slack.api_url)
-        web_app = create_web_app(app_settings, build_app(app_settings))
-        web_app[READY].set()
-        runner = web.AppRunner(web_app, access_log=None)
-        await runner.setup()
-        await web.TCPSite(runner, "127.0.0.1", 0).start()
-        host, port = runner.addresses[0][:2]
-        rep = SlackClient(session, f"http://{host}:{port}", SIGNING_SECRET, user_id=REP)
-        times = []
-        try:
+        async with serving(dataclasses.replace(settings, slack_api_url=slack.api_url)) as url:
+            rep = SlackClient(session, url, SIGNING_SECRET, user_id=REP)
+            times = []
             for _ in range(count + 1):  # the first one also asks users.info: not counted
                 published = len(slack.calls_to("views.publish"))
                 started = time.perf_counter()
@@ -141,8 +131,6 @@ async def _round_trips(settings: Settings, count: int) -> list[float]:
                 await slack.wait_for("views.publish", published + 1)
                 times.append((time.perf_counter() - started) * 1000)
             slack.assert_nothing_refused()
-        finally:
-            await runner.cleanup()
     return times[1:]
 
 

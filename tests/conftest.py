@@ -9,17 +9,14 @@ from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
-from aiohttp import web
 
-from bot.app import build_app
 from crm import clock, db as crm_db
 from crm.context import Context
 from crm.permissions import Actor
 from crm.settings import Settings
-from service.web import READY, create_web_app
 from tests import block_kit, database
 from tests.slack_forms import fill
-from tests.slack_requests import SlackClient
+from tests.slack_requests import SlackClient, serving
 from tests.slack_stub import SlackStub
 
 ADMIN = Actor("U0ADMIN", is_admin=True)
@@ -121,14 +118,8 @@ async def slack():
 async def server(db, slack, settings):
     """`crm web` as it runs in production (aiohttp + Bolt), on a free loopback port."""
     app_settings = dataclasses.replace(settings, slack_api_url=slack.api_url)
-    web_app = create_web_app(app_settings, build_app(app_settings))
-    web_app[READY].set()
-    runner = web.AppRunner(web_app, access_log=None)
-    await runner.setup()
-    await web.TCPSite(runner, "127.0.0.1", 0).start()
-    host, port = runner.addresses[0][:2]
-    yield RunningServer(f"http://{host}:{port}", app_settings)
-    await runner.cleanup()
+    async with serving(app_settings) as url:
+        yield RunningServer(url, app_settings)
 
 
 @dataclasses.dataclass

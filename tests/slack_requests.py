@@ -7,17 +7,22 @@ interactivity is form-encoded `payload=<json>`, Events API callbacks are JSON.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import hmac
 import json
 import time
 import uuid
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, AsyncIterator
 from urllib.parse import urlencode
 
 import aiohttp
+from aiohttp import web
 
+from bot.app import build_app
+from crm.settings import Settings
+from service.web import READY, create_web_app
 from tests.slack_stub import APP_ID, BOT_ID, BOT_USER_ID, TEAM_DOMAIN, TEAM_ID
 
 DEFAULT_USER_ID = "U0ALICE"
@@ -370,3 +375,18 @@ class SlackClient:
         if response_url:
             defaults["response_url"] = self.response_url
         return {**defaults, **fields}
+
+
+@contextlib.asynccontextmanager
+async def serving(settings: Settings) -> AsyncIterator[str]:
+    """`crm web` as production runs it (aiohttp + Bolt) on a free loopback port; yields its URL."""
+    web_app = create_web_app(settings, build_app(settings))
+    web_app[READY].set()
+    runner = web.AppRunner(web_app, access_log=None)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", 0).start()
+        host, port = runner.addresses[0][:2]
+        yield f"http://{host}:{port}"
+    finally:
+        await runner.cleanup()

@@ -151,15 +151,15 @@ def _card_buttons(card: Card, can_write: bool) -> dict:
         elements += [button("Edit", "thirdparty_edit", value), button("Add contact", "contact_add", value)]
         if tp.email or any(c.email for c in card.contacts):
             elements.append(button("Send email", "mail_open", value))
-        elements.append({"type": "overflow", "action_id": "document_new", "options": [
-            option(f"New {label.lower()}", f"{tp.id}:{doc_type}") for doc_type, label in DOCUMENT_TYPES.items()]})
+    elements += [*timeline_views.card_entries(tp.id, can_write), files_views.card_button(tp.id)]
+    if can_write:
+        elements.append({"type": "static_select", "action_id": "document_new", "placeholder": plain("New document"),
+                         "options": [option(label, f"{tp.id}:{doc_type}") for doc_type, label in DOCUMENT_TYPES.items()]})
         if card.contacts:
             elements.append({
                 "type": "static_select", "action_id": "contact_edit", "placeholder": plain("Edit a contact"),
                 "options": [option(c.full_name, str(c.id)) for c in card.contacts[:MAX_SELECT_OPTIONS]],
             })
-    elements.append(files_views.card_entry(tp.id, can_write))
-    elements.append(timeline_views.card_menu(tp.id, can_write))
     elements.append(button("Share in channel", "thirdparty_share", value, confirm=confirmation(
         "Share in channel?", f"Everyone in this channel will see the card of {tp.name}, "
                              f"without its private note.", "Share")))

@@ -30,7 +30,8 @@ async def card_menu(it: Interaction) -> None:
         await it.open_form(lambda: attach_form(it, thirdparty_id))
     elif what == "list":
         tp = await thirdparties.get(it.ctx, thirdparty_id)
-        await it.answer(views.files_message(tp, await attachments.files(it.ctx, thirdparty_id)))
+        await it.answer(views.files_message(tp, await attachments.files(it.ctx, thirdparty_id),
+                                            can_write=it.ctx.actor.can_write))
     else:
         raise Stale(what)
 

@@ -2,7 +2,7 @@
 button per file, and what was attached. Names are plain_text: shown as typed, never markup."""
 from __future__ import annotations
 
-from bot.blocks import button, context, input_block, message, modal, option, plain_section, when
+from bot.blocks import actions, button, context, input_block, message, modal, plain_section, when
 from crm.attachments import FileRecord
 from crm.filestore import MEGABYTE
 from crm.records import ThirdPartyRecord
@@ -16,14 +16,9 @@ MAX_LISTED = 20
 KILOBYTE = 1024
 
 
-def card_entry(thirdparty_id: int, can_write: bool) -> dict:
-    """The record card's entry about files: a menu to attach one or list them, or for those who
-    cannot attach, the list's button."""
-    listing = f"list:{thirdparty_id}"
-    if not can_write:
-        return button("Files", CARD_MENU, listing)
-    return {"type": "overflow", "action_id": CARD_MENU,
-            "options": [option("Attach a file", f"attach:{thirdparty_id}"), option("Files", listing)]}
+def card_button(thirdparty_id: int) -> dict:
+    """The record card's Files button: the list, with Attach a file for those who may."""
+    return button("Files", CARD_MENU, f"list:{thirdparty_id}")
 
 
 def attach_modal(tp: ThirdPartyRecord, max_mb: int) -> dict:
@@ -42,12 +37,13 @@ def size(n: int) -> str:
     return f"{n / MEGABYTE:,.1f} MB"
 
 
-def files_message(tp: ThirdPartyRecord, files: list[FileRecord]) -> dict:
+def files_message(tp: ThirdPartyRecord, files: list[FileRecord], can_write: bool) -> dict:
     title = f"Files of {tp.name} ({tp.code})"
+    attach = [actions(button("Attach a file", CARD_MENU, f"attach:{tp.id}"))] if can_write else []
     if not files:
-        return message(title, [plain_section(f"{title}: none yet. Attach one from the card's menu, or share it "
-                                             "in the card's thread with the app mentioned.")])
-    blocks = [plain_section(title)]
+        how = " Attach one here, or share it in the card's thread with the app mentioned." if can_write else ""
+        return message(title, [plain_section(f"{title}: none yet.{how}"), *attach])
+    blocks = [plain_section(title), *attach]
     for record in files[:MAX_LISTED]:
         blocks.append(plain_section(f"{record.name} · {size(record.size)}",
                                     accessory=button("Post here", POST, str(record.id))))

@@ -104,9 +104,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
     @on_action(views.MENU)
     async def card_menu(it: Interaction) -> None:
         what, thirdparty_id = views.read_menu_value(selected_value(it.body))
-        if what == "timeline":
-            await it.answer(await timeline_message(it, thirdparty_id))
-        elif what == "note":
+        if what == "note":
             await it.open_form(lambda: _note_form(it, thirdparty_id))
         else:
             await it.open_form(lambda: _activity_form(it, thirdparty_id))

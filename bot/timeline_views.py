@@ -23,7 +23,7 @@ from crm.timeline import (
 SHOW = "timeline_show"  # a button naming a third party: its timeline
 OLDER, NEWER = "timeline_older", "timeline_newer"  # the page buttons
 FILTER = "timeline_filter"
-MENU = "timeline_menu"  # the record card's overflow: Timeline, Add note, Log activity
+MENU = "timeline_menu"  # the record card's menu: Add note, Log activity
 NOTE_EDIT = "note_edit"  # a note's Edit button, and the form it opens
 NOTE_NEW = "note_new"
 ACTIVITY_NEW = "activity_new"
@@ -107,19 +107,20 @@ def read_page_value(value: str) -> tuple[int, str, int | None]:
     return record_id(parts[0]), parts[1], record_id(parts[2]) if len(parts) == 3 else None
 
 
-def card_menu(thirdparty_id: int, can_write: bool) -> dict:
-    """The record card's timeline entries: a menu for writers (Timeline, Add note, Log activity),
-    the Timeline button alone for others."""
-    if not can_write:
-        return button("Timeline", SHOW, str(thirdparty_id))
-    entries = (("Timeline", "timeline"), ("Add note", "note"), ("Log activity", "activity"))
-    return {"type": "overflow", "action_id": MENU,
-            "options": [option(text, f"{what}:{thirdparty_id}") for text, what in entries]}
+def card_entries(thirdparty_id: int, can_write: bool) -> list[dict]:
+    """The record card's timeline entries: its button, and for writers a menu to add a note or
+    log a call, meeting or task."""
+    entries = [button("Timeline", SHOW, str(thirdparty_id))]
+    if can_write:
+        entries.append({"type": "static_select", "action_id": MENU, "placeholder": plain("Add note or activity"),
+                        "options": [option("Add note", f"note:{thirdparty_id}"),
+                                    option("Log call, meeting or task", f"activity:{thirdparty_id}")]})
+    return entries
 
 
 def read_menu_value(value: str) -> tuple[str, int]:
     what, _, thirdparty = str(value).partition(":")
-    if what not in ("timeline", "note", "activity"):
+    if what not in ("note", "activity"):
         raise Stale(str(value)[:40])
     return what, record_id(thirdparty)
 

@@ -51,7 +51,7 @@ def file_state(*file_ids: str) -> dict:
     return {"file": {"value": {"type": "file_input", "files": [{"id": f, "name": f"{f}.pdf"} for f in file_ids]}}}
 
 
-def overflow(card: dict, action_id: str) -> dict:
+def element(card: dict, action_id: str) -> dict:
     return next(e for b in card["blocks"] for e in b.get("elements", []) if e.get("action_id") == action_id)
 
 
@@ -68,10 +68,11 @@ async def nothing_stored(settings) -> bool:
 
 async def open_attach_form(alice, slack, tp) -> dict:
     card = await alice.ask(f"show {tp.code}")
-    tp_id = tp.id
-    menu = overflow(card, "thirdparty_files")
-    assert [o["value"] for o in menu["options"]] == [f"attach:{tp_id}", f"list:{tp_id}"]
-    reply = await alice.action("thirdparty_files", action_type="overflow", selected_option=f"attach:{tp_id}")
+    assert f"list:{tp.id}" in {e.get("value") for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]}
+    listing = await alice.press("thirdparty_files", f"list:{tp.id}")
+    assert f"attach:{tp.id}" in {e.get("value") for b in listing["blocks"] if b["type"] == "actions"
+                                  for e in b["elements"]}
+    reply = await alice.action("thirdparty_files", value=f"attach:{tp.id}")
     assert reply.status == 200
     return (await slack.wait_for("views.open"))[-1].args["view"]
 
@@ -141,9 +142,9 @@ async def test_a_read_only_user_gets_no_attach_entry_and_no_form(http, server, s
     await User.create(id="U0READER", role="readonly", created_at=clock.now())
     reader = slack_user(http, server, slack, "U0READER")
     card = await reader.ask(f"show {acme.code}")
-    entry = overflow(card, "thirdparty_files")
+    entry = element(card, "thirdparty_files")
     assert (entry["type"], entry["value"]) == ("button", f"list:{acme.id}")
-    await reader.action("thirdparty_files", action_type="overflow", selected_option=f"attach:{acme.id}")  # forged
+    await reader.action("thirdparty_files", value=f"attach:{acme.id}")  # forged: readers get no such button
     assert "read-only" in texts((await reader.answers())[0])
     assert not slack.calls_to("views.open")
 
@@ -188,7 +189,7 @@ async def test_a_file_shared_naming_a_code_goes_to_that_third_party_and_a_failur
 async def test_post_here_uploads_the_file_back_with_files_upload_v2_once(alice, slack, server):
     acme = await thirdparties.create(context(), {"name": "Acme", "type": "customer"})
     record = await _attached(server, acme.id)
-    listed = await alice.press("thirdparty_files", action_type="overflow", selected_option=f"list:{acme.id}")
+    listed = await alice.press("thirdparty_files", f"list:{acme.id}")
     assert "contract.pdf" in texts(listed)
     button = next(b["accessory"] for b in listed["blocks"] if b.get("accessory", {}).get("action_id") == "file_post")
     assert button["value"] == str(record.id)

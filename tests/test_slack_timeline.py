@@ -130,8 +130,8 @@ async def test_log_activity_from_the_card_menu(alice, slack):
     card = await alice.ask("show Acme")
     menu = next(e for b in card["blocks"] if b["type"] == "actions" for e in b["elements"]
                 if e.get("action_id") == "timeline_menu")
-    assert [o["text"]["text"] for o in menu["options"]] == ["Timeline", "Add note", "Log activity"]
-    await alice.action("timeline_menu", action_type="overflow", selected_option=f"activity:{tp.id}")
+    assert [o["text"]["text"] for o in menu["options"]] == ["Add note", "Log call, meeting or task"]
+    await alice.action("timeline_menu", action_type="static_select", selected_option=f"activity:{tp.id}")
     form = await opened_form(slack, "activity_new")
     start = int(NOON.timestamp())
     refused = await alice.submit_form(form, {"title": "Demo", "duration": "45"})
@@ -163,10 +163,11 @@ async def test_a_readonly_user_reads_the_timeline_and_writes_nothing(alice, http
 
 
 @pytest.mark.database_free
-def test_the_card_menu_offers_writers_more_than_the_timeline():
-    assert views.card_menu(7, can_write=False) == button("Timeline", "timeline_show", "7")
-    writer = views.card_menu(7, can_write=True)
-    assert [o["value"] for o in writer["options"]] == ["timeline:7", "note:7", "activity:7"]
+def test_the_card_offers_writers_more_than_the_timeline():
+    assert views.card_entries(7, can_write=False) == [button("Timeline", "timeline_show", "7")]
+    timeline_button, menu = views.card_entries(7, can_write=True)
+    assert timeline_button == button("Timeline", "timeline_show", "7")
+    assert [o["value"] for o in menu["options"]] == ["note:7", "activity:7"]
 
 
 async def test_log_to_customer_keeps_the_text_author_and_permalink(alice, slack):

@@ -22,7 +22,7 @@ from bot.parser import message_words
 from bot.payloads import Stale, action, record_id
 from bot.record_card import card_message
 from bot.surface import Interaction, Surface, acked, explained, words_for
-from crm import mentions, thirdparties
+from crm import mentions, pending, thirdparties
 from crm.errors import ValidationError
 from crm.records import ThirdPartyRecord
 
@@ -83,10 +83,17 @@ async def answer_mention(it: Interaction, event: dict) -> dict | None:
         attached = await files.attach_once(it, f"mention:{event['channel']}:{event['ts']}", tp.id,
                                            [f["id"] for f in event["files"]])
         return cards.notice(files_views.attached_text(tp, attached)) if attached else None
+    if (await pending.once(it.ctx, f"mention-answer:{event['channel']}:{event['ts']}", "mention.answer",
+                           _nothing_made)).repeated:
+        return None  # Slack delivered the event again (its retry): answered already
     found = await mentions.find(it.ctx, _text(event))
     return views.stubs_message([f.thirdparty for f in found if f.thirdparty],
                                [f.document for f in found if f.document],
                                [f.word for f in found if not (f.thirdparty or f.document)])
+
+
+async def _nothing_made() -> int:
+    return 0
 
 
 async def _named_thirdparty(it: Interaction, event: dict) -> ThirdPartyRecord:

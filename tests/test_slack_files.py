@@ -2,6 +2,7 @@
 files downloaded from the Slack stand-in with the bot token (and only from Slack's hosts),
 stored, posted back with files upload v2; mentions answered in thread with the public stub;
 links to PUBLIC_URL/t/CODE unfurled with chat.unfurl."""
+import asyncio
 import dataclasses
 import json
 
@@ -223,6 +224,10 @@ async def test_a_mention_of_codes_and_refs_answers_the_public_stub_in_thread(ali
 
     full = await alice.press("mention_full_card", f"thirdparty:{acme.id}")
     assert full["response_type"] == "ephemeral" and "Secret discount" in texts(full)
+
+    await alice.event(mention(f"see {acme.code} and (PROV{quote.id}), not XY123"))  # Slack's retry of it
+    await asyncio.sleep(0.5)
+    assert len(slack.calls_to("chat.postMessage")) == 1
 
 
 async def test_links_to_public_url_t_code_unfurl_into_the_stub_and_unknown_codes_are_left_alone(

@@ -81,8 +81,9 @@ async def record(
     Plain SQL: every change writes one, and the ORM's model building costs more than the INSERT.
     """
     row = _row(uow, code, actor, thirdparty_id, label, contact_id, document_id, details)
-    planned = {"starts_at": starts_at, "duration_minutes": duration_minutes}
-    inserted = await insert_rows(uow.connection, "crm_event", [row | planned], returning="id")
+    if starts_at is not None or duration_minutes is not None:  # only MANUAL events have them (migration 0013)
+        row |= {"starts_at": starts_at, "duration_minutes": duration_minutes}
+    inserted = await insert_rows(uow.connection, "crm_event", [row], returning="id")
     return inserted[0]["id"]
 
 

@@ -30,6 +30,7 @@ from tortoise.functions import Count
 
 from crm import money
 from crm.context import Context
+from crm.db import sql
 from crm.periods import Period
 from crm.permissions import visible_thirdparties
 from models import Document, DocumentLine, Event, ThirdParty
@@ -37,7 +38,9 @@ from models import Document, DocumentLine, Event, ThirdParty
 SIGNED, REFUSED = "PROPAL_CLOSE_SIGNED", "PROPAL_CLOSE_REFUSED"
 COUNTED_TYPES = ("proposal", "order", "invoice")
 NOT_COUNTED_STATUSES = ("draft", "abandoned")
-REPS_IN_ORDER = "SELECT crm_thirdparty_id, user_id FROM crm_thirdparty_rep ORDER BY crm_thirdparty_id, position"
+REPS_IN_ORDER = "SELECT crm_thirdparty_id, user_id FROM crm_thirdparty_rep {held} ORDER BY crm_thirdparty_id, position"
+# one rep's figures need the reps of the third parties that rep holds only (a Home reads them)
+HELD_BY = "WHERE crm_thirdparty_id IN (SELECT crm_thirdparty_id FROM crm_thirdparty_rep WHERE user_id = ?)"
 ZERO = Decimal(0)
 
 
@@ -163,7 +166,8 @@ async def _portfolio(ctx: Context, rep_id: str | None) -> _Portfolio:
         active = active.filter(id__in=_held_by(rep_id))
     connection = connections.get("default")
     reps: dict[int, list[str]] = defaultdict(list)
-    for link in await connection.execute_query_dict(REPS_IN_ORDER):
+    query = REPS_IN_ORDER.format(held=HELD_BY if rep_id else "")
+    for link in await connection.execute_query_dict(sql(connection, query), [rep_id] if rep_id else []):
         reps[link["crm_thirdparty_id"]].append(link["user_id"])
     return _Portfolio(await active.values("id", "type"), reps)
 

@@ -197,8 +197,8 @@ async def test_post_here_uploads_the_file_back_with_files_upload_v2_once(alice, 
 
     await alice.action("file_post", str(record.id))
     await alice.action("file_post", str(record.id))  # a double click
-    await slack.wait_for("files.completeUploadExternal")
-    again = await alice.answers()
+    await slack.wait_for("files.completeUploadExternal", timeout=15.0)
+    again = await alice.answers(timeout=15.0)  # the second click waits for the first's upload
     assert "posted here already" in texts(again[0])
     assert [(f.filename, f.content, f.channel_id) for f in slack.files.values()] == [("contract.pdf", CONTRACT, CHANNEL)]
 

@@ -69,7 +69,7 @@ def zoe_writes(number: int, **extra) -> bytes:
 async def listening(settings):
     task = asyncio.create_task(listen(settings))
     try:
-        await until(lambda: Mailbox.exists())  # connected, and knows where it got to
+        await until(lambda: Mailbox.exists(), SLOW_DEADLINE)  # connected, and knows where it got to
         yield task
     finally:
         task.cancel()
@@ -122,7 +122,7 @@ async def test_mail_delivered_while_stopped_is_logged_once_at_start_with_one_sum
         mailbox, dovecot, globex, slack):
     await deliver(dovecot, *(zoe_writes(n) for n in range(1, 4)))
     async with listening(mailbox):
-        await until(emails_in(3))
+        await until(emails_in(3), SLOW_DEADLINE)  # a backlog: the 5 s bound is for mail arriving while listening
     async with listening(mailbox):  # started again: the same mailbox, nothing new
         await deliver(dovecot, zoe_writes(4))
         await until(emails_in(4))

@@ -10,14 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 
-from tortoise import connections
 from tortoise.expressions import Subquery
 
-from crm import periods, records, timeline
+from crm import periods, records, stats, timeline
 from crm.context import Context
 from crm.permissions import visible_thirdparties
 from crm.records import DocumentRecord
-from crm.stats import REPS_IN_ORDER
 from crm.timeline import PlannedEvent
 from models import Document
 
@@ -80,7 +78,4 @@ async def gather(ctx: Context, day: date) -> Digests:
 
 
 async def _first_reps() -> dict[int, str]:
-    first: dict[int, str] = {}
-    for link in await connections.get("default").execute_query_dict(REPS_IN_ORDER):
-        first.setdefault(link["crm_thirdparty_id"], link["user_id"])
-    return first
+    return {thirdparty_id: reps[0] for thirdparty_id, reps in (await stats.reps_in_order()).items()}

@@ -164,12 +164,18 @@ async def _portfolio(ctx: Context, rep_id: str | None) -> _Portfolio:
     active = visible_thirdparties(ctx.actor).filter(status="active")
     if rep_id:
         active = active.filter(id__in=_held_by(rep_id))
+    return _Portfolio(await active.values("id", "type"), await reps_in_order(rep_id))
+
+
+async def reps_in_order(rep_id: str | None = None) -> dict[int, list[str]]:
+    """Third party id -> its reps, first one first (a document with no rep counts for the first);
+    with `rep_id`, only the third parties that rep holds."""
     connection = connections.get("default")
     reps: dict[int, list[str]] = defaultdict(list)
     query = REPS_IN_ORDER.format(held=HELD_BY if rep_id else "")
     for link in await connection.execute_query_dict(sql(connection, query), [rep_id] if rep_id else []):
         reps[link["crm_thirdparty_id"]].append(link["user_id"])
-    return _Portfolio(await active.values("id", "type"), reps)
+    return reps
 
 
 def _kinds(thirdparty_type: str) -> tuple[bool, bool]:

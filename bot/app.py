@@ -14,7 +14,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import (
     admin, campaigns, cards, commands, documents, erasure, files, home, inbox, interactions, lists, mail, mentions,
-    merge, options, products, reps, search, timeline,
+    merge, options, products, reps, search, thirdparty_picker, timeline,
 )
 from bot.surface import STALE, UNEXPECTED, Surface, post_response
 from crm.settings import Settings
@@ -37,7 +37,7 @@ def build_app(settings: Settings) -> AsyncApp:
     )
     surface = _surfaces[app] = Surface(settings)
     for listeners in (commands, interactions, admin, options, products, documents, mail, campaigns, inbox, merge,
-                      erasure, search, lists, home, files, mentions, timeline, reps):
+                      erasure, search, lists, home, files, mentions, timeline, reps, thirdparty_picker):
         listeners.register(app, surface)
     app.error(_last_resort)
     return app

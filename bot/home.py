@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from slack_bolt.async_app import AsyncApp
 
-from bot import cards, home_views as views
+from bot import cards, home_views as views, thirdparty_picker as picker
 from bot.commands import new_thirdparty_form
 from bot.documents import card as document_card, editor
 from bot.lists import list_message
@@ -43,10 +43,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
 
     async def quote_for(it: Interaction):
         """The third party chosen: a new draft proposal for it, its editor in place of the form."""
-        chosen = views.chosen_thirdparty(form_values(it.body))
-        if not chosen:
-            raise ValidationError(views.THIRDPARTY_BLOCK, "Choose the third party the quote is for.")
-        thirdparty_id = record_id(chosen)
+        thirdparty_id = picker.chosen(it.body["view"], "Choose the third party the quote is for.")
 
         async def create() -> int:
             return (await service.create(it.ctx, "proposal", thirdparty_id)).id

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from bot import cards
+from bot import cards, thirdparty_picker as picker
 from bot.blocks import (
     actions, button, context, divider, escape, fields_sections, header, input_block, markup_field, modal,
     plain_section, section, text_input, when,
 )
 from bot.document_views import amount
-from bot.inbox_views import THIRDPARTY_MENU
 from crm.home import Due, Home, Month, OpenDocuments, Portfolio
 from crm.search import MAX_TEXT as MAX_SEARCH
 from crm.stats import win_rate
@@ -30,7 +29,6 @@ SEE_ALL = "home_list"  # a section's "See all": runs `/crm list` with the filter
 OPEN_DOCUMENT = "home_document"
 QUOTE_FORM = "home_quote_form"
 SEARCH_FORM = "home_search_form"
-THIRDPARTY_BLOCK = "thirdparty"
 SEARCH_BLOCK = "text"
 
 # Each section: its title, and the `/crm list` filter that shows all of it.
@@ -134,17 +132,8 @@ def _month(month: Month) -> list[dict]:
 
 def quote_form() -> dict:
     """New quote from the Home: first the third party, found as `/crm search` finds it."""
-    menu = {"type": "external_select", "action_id": THIRDPARTY_MENU, "min_query_length": 1,
-            "placeholder": {"type": "plain_text", "text": "Type a name or a code"}}
-    return modal("New quote", [input_block(THIRDPARTY_BLOCK, "For", menu, optional=False,
-                                           hint="The quote opens in its editor, as /crm quote does.")],
+    return modal("New quote", [picker.field("For", hint="The quote opens in its editor, as /crm quote does.")],
                  callback_id=QUOTE_FORM, submit="Next")
-
-
-def chosen_thirdparty(state: dict) -> str | None:
-    """The value of the third party chosen in the quote form, if any."""
-    chosen = (state.get(THIRDPARTY_BLOCK) or {}).get(THIRDPARTY_MENU) or {}
-    return (chosen.get("selected_option") or {}).get("value")
 
 
 def search_form() -> dict:

@@ -12,8 +12,7 @@ from bot import cards, inbox_views as views
 from bot.inbound_notices import tell_reps
 from bot.parser import Command
 from bot.payloads import action, record_id
-from bot.surface import Interaction, Surface, acked, options, post_response, submission
-from crm import search
+from bot.surface import Interaction, Surface, acked, post_response, submission
 from crm.errors import Conflict
 from crm.inbound import inbox
 
@@ -35,9 +34,6 @@ def register(app: AsyncApp, surface: Surface) -> None:
             return views.assign_modal(email, it.response_url)
         await it.open_form(build)
 
-    async def thirdparty_choices(it: Interaction) -> list[dict]:
-        return views.thirdparty_options(await search.search(it.ctx, it.body.get("value") or "", views.MAX_OPTIONS))
-
     async def assign(it: Interaction):
         inbound_id, inbox_url, thirdparty_id = views.read_assign_form(it.body["view"])
         thirdparty, logged = await inbox.assign(it.ctx, inbound_id, thirdparty_id)
@@ -48,7 +44,6 @@ def register(app: AsyncApp, surface: Surface) -> None:
         return {}, after
 
     app.action(views.ASSIGN)(acked(surface, open_assign))
-    app.options(views.THIRDPARTY_MENU)(options(surface, thirdparty_choices))
     app.view(views.ASSIGN_FORM)(submission(surface, assign))
 
 

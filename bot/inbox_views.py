@@ -9,22 +9,16 @@ from __future__ import annotations
 
 import json
 
-from bot.blocks import (
-    button, clip, context, divider, escape, header, input_block, message, modal, option, plain, plain_section,
-    section, when,
-)
+from bot import thirdparty_picker as picker
+from bot.blocks import button, clip, context, divider, escape, header, message, modal, plain_section, section, when
 from bot.cards import WARNING
 from bot.payloads import Stale, record_id
-from crm.errors import ValidationError
 from crm.inbound.inbox import Inbox, ReceivedEmail
 from crm.inbound.intake import Logged
 from crm.records import ThirdPartyRecord
 
 ASSIGN = "inbox_assign"  # the button of an email in the list
 ASSIGN_FORM = "inbox_assign_form"
-THIRDPARTY_MENU = "inbox_thirdparty"  # the form's external select
-THIRDPARTY_BLOCK = "thirdparty"
-MAX_OPTIONS = 100  # Slack's limit for an external select's options
 # characters of email text shown per email in the list: escaped (`&` is 5), a section stays far below 3,000
 NAME_SHOWN, ADDRESS_SHOWN, SUBJECT_SHOWN, EXCERPT_SHOWN, REASON_SHOWN = 80, 100, 150, 200, 200
 
@@ -78,15 +72,13 @@ def assign_modal(email: ReceivedEmail, inbox_url: str | None) -> dict:
     """The form that logs `email` on the third party chosen; `inbox_url` is where the list it was
     opened from can be brought up to date afterwards."""
     sender = f"{email.sender_name} <{email.sender}>" if email.sender_name else email.sender
-    menu = {"type": "external_select", "action_id": THIRDPARTY_MENU, "min_query_length": 1,
-            "placeholder": plain("Type a name or a code")}
     blocks = [plain_section(f"From: {sender or '(no sender)'}\nSubject: {email.subject or '(no subject)'}"),
               context(f"Written {when(email.written_at or email.received_at)}"
                       + (f" · {_attachments(email)}" if email.attachments else ""))]
     if email.excerpt:
         blocks.append(plain_section(email.excerpt))
-    blocks.append(input_block(THIRDPARTY_BLOCK, "Log it on the timeline of", menu, optional=False,
-                              hint="The email goes on the third party's timeline as received, in your name."))
+    blocks.append(picker.field("Log it on the timeline of",
+                               hint="The email goes on the third party's timeline as received, in your name."))
     metadata = json.dumps({"email": email.id, "inbox": inbox_url or ""})
     return modal("Assign email", blocks, callback_id=ASSIGN_FORM, submit="Assign", private_metadata=metadata)
 
@@ -98,15 +90,7 @@ def read_assign_form(view: dict) -> tuple[int, str, int]:
         inbound_id, inbox_url = record_id(metadata["email"]), str(metadata["inbox"])
     except (ValueError, KeyError, TypeError):
         raise Stale("inbox form") from None
-    chosen = (((view.get("state") or {}).get("values") or {}).get(THIRDPARTY_BLOCK) or {}).get(THIRDPARTY_MENU) or {}
-    if not chosen.get("selected_option"):
-        raise ValidationError(THIRDPARTY_BLOCK, "Choose the third party the email is about.")
-    return inbound_id, inbox_url, record_id(chosen["selected_option"].get("value"))
-
-
-def thirdparty_options(found: list[ThirdPartyRecord]) -> list[dict]:
-    """The third parties found as the admin types, "CODE — Name" (Slack clips nothing: 75 characters)."""
-    return [option(f"{tp.code} — {tp.name}", str(tp.id)) for tp in found[:MAX_OPTIONS]]
+    return inbound_id, inbox_url, picker.chosen(view, "Choose the third party the email is about.")
 
 
 def assigned_text(thirdparty: ThirdPartyRecord, logged: Logged) -> str:

@@ -10,11 +10,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot import cards, timeline_views as views
 from bot.field_inputs import selected_moment
-from bot.inbox_views import MAX_OPTIONS, thirdparty_options
 from bot.parser import Command, unescape
 from bot.payloads import action, form_values, record_id, selected_value
-from bot.surface import Interaction, Surface, acked, options, post_response, submission
-from crm import contacts, pending, search, thirdparties, timeline
+from bot.surface import Interaction, Surface, acked, post_response, submission
+from crm import contacts, pending, thirdparties, timeline
 from crm.permissions import require_writer
 
 log = logging.getLogger(__name__)
@@ -173,9 +172,6 @@ def register(app: AsyncApp, surface: Surface) -> None:
             return views.log_message_modal(unescape(posted.get("text") or ""), source)
         await it.open_form(build)
 
-    async def thirdparty_choices(it: Interaction) -> list[dict]:
-        return thirdparty_options(await search.search(it.ctx, it.body.get("value") or "", MAX_OPTIONS))
-
     @on_submission(views.LOG_MESSAGE)
     async def submit_log_message(it: Interaction):
         thirdparty_id, source = views.read_log_message_form(it.body["view"])
@@ -186,7 +182,6 @@ def register(app: AsyncApp, surface: Surface) -> None:
         await pending.once(it.ctx, f"view:{it.body['view']['id']}", "log.form", create)
         return {}, None
 
-    app.options(views.LOG_THIRDPARTY)(options(surface, thirdparty_choices))
 
 
 async def _permalink(it: Interaction, channel: str, ts: str) -> str:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 
+from bot import thirdparty_picker as picker
 from bot.blocks import (
     actions, button, clip, context, escape, header, input_block, message, modal, option, plain, plain_section,
     section, text_input, user_mention, when,
@@ -29,7 +30,6 @@ NOTE_NEW = "note_new"
 ACTIVITY_NEW = "activity_new"
 ACTIVITY_DONE = "activity_done"
 LOG_MESSAGE = "log_to_customer"  # the message shortcut, and its form
-LOG_THIRDPARTY = "log_thirdparty"  # its third-party menu
 EVERYTHING = "all"
 NOTE_SHOWN = 600  # characters of a note the timeline shows; its Edit form has all of it
 MAX_CONTACT_OPTIONS = 100  # Slack's limit for a static select
@@ -191,9 +191,7 @@ def read_duration(state: dict) -> int | None:
 def log_message_modal(text: str, source: dict) -> dict:
     """"Log to customer": the third party to choose, the message's text to keep as typed or
     shorten; `source` (its permalink, author, channel and time) goes with the note."""
-    menu = {"type": "external_select", "action_id": LOG_THIRDPARTY, "min_query_length": 1,
-            "placeholder": plain("Type a name or a code")}
-    blocks = [input_block("thirdparty", "Customer", menu, optional=False), _note_input(text),
+    blocks = [picker.field("Customer"), _note_input(text),
               context("The note links back to the message.")]
     return modal("Log to customer", blocks, callback_id=LOG_MESSAGE, private_metadata=json.dumps(source))
 
@@ -204,10 +202,7 @@ def read_log_message_form(view: dict) -> tuple[int, dict]:
         source = json.loads(view.get("private_metadata") or "")
     except ValueError:
         raise Stale("log form") from None
-    chosen = (((view.get("state") or {}).get("values") or {}).get("thirdparty") or {}).get(LOG_THIRDPARTY) or {}
-    if not chosen.get("selected_option"):
-        raise ValidationError("thirdparty", "Choose the customer this message is about.")
-    return record_id(chosen["selected_option"].get("value")), source
+    return picker.chosen(view, "Choose the customer this message is about."), source
 
 
 def noted_message(thirdparty: ThirdPartyRecord) -> dict:

@@ -5,7 +5,7 @@ from datetime import datetime, timedelta, timezone
 from decimal import Decimal
 
 from bot import forms, home_views
-from bot.inbox_views import THIRDPARTY_MENU
+from bot.thirdparty_picker import ACTION_ID as THIRDPARTY_MENU, BLOCK as THIRDPARTY_BLOCK
 from crm import clock, contacts, thirdparties, timeline
 from crm.documents import service as documents
 from models import Document, ThirdParty, User
@@ -158,11 +158,11 @@ async def test_new_third_party_opens_the_create_form(alice, slack, db):
 async def test_new_quote_picks_a_third_party_then_opens_the_draft(alice, slack, db):
     tp = await prospect("Quotable Industries")
     form = await click(alice, slack, home_views.NEW_QUOTE)
-    reply = await alice.suggest(THIRDPARTY_MENU, "quotable", block_id=home_views.THIRDPARTY_BLOCK,
+    reply = await alice.suggest(THIRDPARTY_MENU, "quotable", block_id=THIRDPARTY_BLOCK,
                                 view={**modal(view_id="VQUOTE"), **form})
     [offered] = reply.json["options"]
-    state = {home_views.THIRDPARTY_BLOCK: {THIRDPARTY_MENU: {"type": "external_select", "selected_option": offered}}}
-    empty = await alice.submit(form["callback_id"], {home_views.THIRDPARTY_BLOCK: {THIRDPARTY_MENU: {
+    state = {THIRDPARTY_BLOCK: {THIRDPARTY_MENU: {"type": "external_select", "selected_option": offered}}}
+    empty = await alice.submit(form["callback_id"], {THIRDPARTY_BLOCK: {THIRDPARTY_MENU: {
         "type": "external_select", "selected_option": None}}})
     assert empty.json["response_action"] == "errors"
     for _ in range(2):  # submitted twice: one draft

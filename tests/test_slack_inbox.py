@@ -74,7 +74,7 @@ async def test_an_admin_assigns_an_unmatched_email_once(admin, slack, server):
     inbox_reply = admin.last_response_url.rsplit("/", 1)[-1]
     form = (await slack.wait_for("views.open"))[-1].args["view"]
     assert form["callback_id"] == "inbox_assign_form" and "<!channel> *Boss* <boss@unknown.example>" in texts(form)
-    offered = (await admin.suggest("inbox_thirdparty", "acme", block_id="thirdparty",
+    offered = (await admin.suggest("thirdparty_pick", "acme", block_id="thirdparty",
                                    view=modal("inbox_assign_form", "VASSIGN"))).json["options"]
     assert offered[0] == {"text": {"type": "plain_text", "text": f"{acme.code} — Acme Widgets", "emoji": False},
                           "value": str(acme.id)}
@@ -102,7 +102,7 @@ async def test_others_are_refused(alice, server, slack):
     email = await receive(server, 1, "Stranger <s@unknown.example>")
     assert "Only admins" in texts(await alice.ask("inbox"))
     assert "Only admins" in texts(await alice.press("inbox_assign", str(email.id)))
-    refused = await alice.submit("inbox_assign_form", {"thirdparty": {"inbox_thirdparty": {
+    refused = await alice.submit("inbox_assign_form", {"thirdparty": {"thirdparty_pick": {
         "type": "external_select", "selected_option": {"value": "1"}}}},
         private_metadata=json.dumps({"email": email.id, "inbox": ""}))
     assert "Only admins" in refused.json["errors"]["thirdparty"]
@@ -142,7 +142,7 @@ async def test_a_full_inbox_stays_within_slack_limits(admin, server):
 async def test_without_the_list_to_update_the_confirmation_is_a_direct_message(admin, server, slack):
     acme = await thirdparties.create(context(ADMIN), {"name": "Acme Widgets", "type": "customer"})
     email = await receive(server, 1, "Stranger <s@unknown.example>")
-    saved = await admin.submit("inbox_assign_form", {"thirdparty": {"inbox_thirdparty": {
+    saved = await admin.submit("inbox_assign_form", {"thirdparty": {"thirdparty_pick": {
         "type": "external_select", "selected_option": {"value": str(acme.id)}}}},
         private_metadata=json.dumps({"email": email.id, "inbox": ""}))
     assert (saved.status, saved.text) == (200, "")

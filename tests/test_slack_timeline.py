@@ -178,7 +178,7 @@ async def test_log_to_customer_keeps_the_text_author_and_permalink(alice, slack)
     assert form["blocks"][1]["element"]["initial_value"] == "Anna & Bo said yes"
     refused = await alice.submit_form(form)
     assert "Choose the customer" in refused.json["errors"]["thirdparty"]
-    offered = await alice.suggest("log_thirdparty", "acm", block_id="thirdparty", view={"id": "VLOG", **form})
+    offered = await alice.suggest("thirdparty_pick", "acm", block_id="thirdparty", view={"id": "VLOG", **form})
     [chosen] = offered.json["options"]
     assert chosen["text"]["text"] == f"{tp.code} — Acme"
     saved = await alice.submit_form(form, {"thirdparty": chosen})

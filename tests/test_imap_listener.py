@@ -167,30 +167,30 @@ async def test_a_mailbox_made_again_with_the_same_mail_doubles_nothing(mailbox, 
     assert await InboundEmail.all().count() == 3
 
 
-async def test_a_server_without_idle_is_polled(settings, globex, monkeypatch):
-    server = Dovecot(capabilities="IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE UIDPLUS").start()
-    monkeypatch.setattr("jobs.inbound.POLL_EVERY", 0.2)
+async def delivered_and_logged(settings, server: Dovecot) -> None:
+    """Mail delivered to `server` while listening to it is logged."""
     try:
         async with listening(dataclasses.replace(settings, imap_url=server.url, imap_lease_seconds=3)):
             await deliver(server, zoe_writes(1))
             await until(emails_in(1))
     finally:
         server.close()
+
+
+async def test_a_server_without_idle_is_polled(settings, globex, monkeypatch):
+    monkeypatch.setattr("jobs.inbound.POLL_EVERY", 0.2)
+    await delivered_and_logged(settings, Dovecot(
+        capabilities="IMAP4rev1 LITERAL+ SASL-IR LOGIN-REFERRALS ID ENABLE UIDPLUS").start())
 
 
 async def test_a_server_over_implicit_tls(settings, globex, tmp_path, monkeypatch):
     authority = trustme.CA()
-    server = Dovecot(tls=authority).start()
     bundle = tmp_path / "ca.pem"
     authority.cert_pem.write_to_path(str(bundle))
     monkeypatch.setenv("SSL_CERT_FILE", str(bundle))  # trusted as a public CA would be
-    try:
-        async with listening(dataclasses.replace(settings, imap_url=server.url, imap_lease_seconds=3)):
-            await deliver(server, zoe_writes(1))
-            await until(emails_in(1))
-    finally:
-        server.close()
+    server = Dovecot(tls=authority).start()
     assert server.url.startswith("imaps://")
+    await delivered_and_logged(settings, server)
 
 
 AWKWARD = {

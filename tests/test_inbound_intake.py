@@ -14,7 +14,7 @@ from models import CampaignRecipient, Contact, Event, InboundEmail, OptOut, Thir
 from tests.conftest import ALICE, context
 from tests.test_inbound_bounces import sent_campaign_email
 from tests.test_inbound_matching import OURS, email_from
-from tests.test_inbound_parsing import crlf
+from tests.test_inbound_parsing import delivery_report
 
 AT = Position("sales@imap.example:143/INBOX", 7, 1)
 
@@ -52,35 +52,7 @@ async def test_a_reply_to_a_campaign_email_marks_its_recipient_replied(db, setti
 
 async def test_a_bounce_is_recorded_never_logged_as_customer_mail(db, settings):
     initech, recipient = await sent_campaign_email()
-    report = crlf("""\
-From: Mail Delivery System <MAILER-DAEMON@mx.example>
-To: news@acme.example
-Subject: Undelivered Mail Returned to Sender
-Message-ID: <bounce-1@mx.example>
-MIME-Version: 1.0
-Content-Type: multipart/report; report-type=delivery-status; boundary=r
-
---r
-Content-Type: text/plain
-
-Your message could not be delivered.
---r
-Content-Type: message/delivery-status
-
-Reporting-MTA: dns; mx.example
-
-Final-Recipient: rfc822; it@initech.example
-Action: failed
-Status: 5.1.1
-
---r
-Content-Type: text/rfc822-headers
-
-Message-ID: <campaign-1-1@acme.example>
-Subject: News
-
---r--
-""")
+    report = delivery_report("it@initech.example", "<campaign-1-1@acme.example>")
     await intake.take(Context(context().actor, settings, clock), AT, report, OURS)
     assert (await CampaignRecipient.get(id=recipient.id)).status == "bounced"
     assert await OptOut.exists(address="it@initech.example")

@@ -120,8 +120,9 @@ def test_what_cannot_be_read_is_unreadable_with_a_reason():
         parse(b"", MB)
 
 
-def test_a_delivery_status_notification_reports_its_recipient_and_our_message():
-    raw = crlf("""\
+def delivery_report(recipient: str, original_id: str, status: str = "5.1.1") -> bytes:
+    """A mail server's report (RFC 3464) that our email `original_id` to `recipient` failed."""
+    return crlf(f"""\
 From: Mail Delivery System <MAILER-DAEMON@mx.example>
 To: news@acme.example
 Subject: Undelivered Mail Returned to Sender
@@ -138,21 +139,25 @@ Content-Type: message/delivery-status
 
 Reporting-MTA: dns; mx.example
 
-Final-Recipient: rfc822; Nobody@Globex.example
+Final-Recipient: rfc822; {recipient}
 Action: failed
-Status: 5.1.1
+Status: {status}
 
 --r
 Content-Type: message/rfc822
 
 From: Acme <news@acme.example>
-To: nobody@globex.example
+To: {recipient.lower()}
 Subject: November news
-Message-ID: <campaign-4-17@acme.example>
+Message-ID: {original_id}
 
 Hello
 --r--
 """)
+
+
+def test_a_delivery_status_notification_reports_its_recipient_and_our_message():
+    raw = delivery_report("Nobody@Globex.example", "<campaign-4-17@acme.example>")
     incoming = parse(raw, MB)
     [bounce] = incoming.bounces
     assert (bounce.original_message_id, bounce.recipient, bounce.action, bounce.status) == (

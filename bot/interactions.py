@@ -10,7 +10,7 @@ from bot.commands import (
 from bot.message_prefill import thirdparty_values
 from bot.payloads import action, form_values, record_id, selected_value
 from bot.record_card import card_message
-from bot.surface import Interaction, Surface, acked, submission
+from bot.surface import Interaction, Listeners, Surface
 from crm import contacts, customfields, pending, thirdparties
 
 NEW_THIRDPARTY_SHORTCUT = "new_thirdparty"
@@ -30,29 +30,22 @@ class FoundDuplicates(Exception):
 
 
 def register(app: AsyncApp, surface: Surface) -> None:
-    def on_action(action_id: str):
-        return lambda work: app.action(action_id)(acked(surface, work))
+    on = Listeners(app, surface)
 
-    def on_shortcut(callback_id: str):
-        return lambda work: app.shortcut(callback_id)(acked(surface, work))
-
-    def on_submission(callback_id: str):
-        return lambda work: app.view(callback_id)(submission(surface, work))
-
-    @on_shortcut(NEW_THIRDPARTY_SHORTCUT)
+    @on.shortcut(NEW_THIRDPARTY_SHORTCUT)
     async def new_thirdparty_shortcut(it: Interaction) -> None:
         await it.open_form(lambda: new_thirdparty_form(it))
 
-    @on_shortcut(FROM_MESSAGE_SHORTCUT)
+    @on.shortcut(FROM_MESSAGE_SHORTCUT)
     async def new_thirdparty_from_message(it: Interaction) -> None:
         values = thirdparty_values((it.body.get("message") or {}).get("text") or "")
         await it.open_form(lambda: new_thirdparty_form(it, values))
 
-    @on_action("thirdparty_show")
+    @on.action("thirdparty_show")
     async def show(it: Interaction) -> None:
         await it.answer(await card_message(it, _button_record(it)))
 
-    @on_action("thirdparty_open")
+    @on.action("thirdparty_open")
     async def open_from_modal(it: Interaction) -> None:
         """"Open" next to a likely duplicate in the create modal: the card, stacked on top."""
         async def build() -> dict:
@@ -61,19 +54,19 @@ def register(app: AsyncApp, surface: Surface) -> None:
                     "close": {"type": "plain_text", "text": "Back"}, "blocks": message["blocks"]}
         await it.open_form(build, push=True)
 
-    @on_action("thirdparty_edit")
+    @on.action("thirdparty_edit")
     async def edit(it: Interaction) -> None:
         await it.open_form(lambda: edit_thirdparty_form(it, _button_record(it)))
 
-    @on_action("contact_add")
+    @on.action("contact_add")
     async def add_contact(it: Interaction) -> None:
         await it.open_form(lambda: new_contact_form(it, _button_record(it)))
 
-    @on_action("contact_edit")
+    @on.action("contact_edit")
     async def edit_contact(it: Interaction) -> None:
         await it.open_form(lambda: edit_contact_form(it, record_id(selected_value(it.body))))
 
-    @on_action("thirdparty_share")
+    @on.action("thirdparty_share")
     async def share(it: Interaction) -> None:
         """The person confirmed sharing the full card (without private notes) with the channel:
         people are named, not mentioned, and it says who shared it."""
@@ -82,11 +75,11 @@ def register(app: AsyncApp, surface: Surface) -> None:
         await it.respond(response_type="in_channel", replace_original=False,
                          **cards.record_card(card, private=False, names=names, shared_by=it.user_id))
 
-    @on_action("thirdparty_create_anyway")
+    @on.action("thirdparty_create_anyway")
     async def create_anyway(it: Interaction) -> None:
         await create_offered(it, str(action(it.body).get("value", "")))
 
-    @on_submission(forms.THIRDPARTY_NEW)
+    @on.submission(forms.THIRDPARTY_NEW)
     async def submit_new_thirdparty(it: Interaction):
         state = form_values(it.body)
         fields = await customfields.definitions("thirdparty")
@@ -113,7 +106,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
             return {"response_action": "update", "view": view}, None
         return {}, None if outcome.repeated else _post_card(it, outcome.result_id)
 
-    @on_submission(forms.THIRDPARTY_EDIT)
+    @on.submission(forms.THIRDPARTY_EDIT)
     async def submit_edit_thirdparty(it: Interaction):
         form = forms.read_form_state(it.body["view"].get("private_metadata", ""))
         fields = await customfields.definitions("thirdparty")
@@ -123,7 +116,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
             sales_reps=submitted.get("sales_reps"), custom=submitted["custom"], shown=form.shown)
         return {}, _post_card(it, tp.id) if changes else None
 
-    @on_submission(forms.CONTACT_NEW)
+    @on.submission(forms.CONTACT_NEW)
     async def submit_new_contact(it: Interaction):
         thirdparty_id = record_id(it.body["view"].get("private_metadata", ""))
         fields = await customfields.definitions("contact")
@@ -135,7 +128,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
         outcome = await pending.once(it.ctx, f"view:{it.body['view']['id']}", "contact.form", create)
         return {}, None if outcome.repeated else _post_card(it, thirdparty_id)
 
-    @on_submission(forms.CONTACT_EDIT)
+    @on.submission(forms.CONTACT_EDIT)
     async def submit_edit_contact(it: Interaction):
         form = forms.read_form_state(it.body["view"].get("private_metadata", ""))
         fields = await customfields.definitions("contact")

@@ -457,3 +457,20 @@ def _zone(name: str | None) -> ZoneInfo | None:
         return ZoneInfo(name) if name else None
     except (ZoneInfoNotFoundError, ValueError):
         return None
+
+
+class Listeners:
+    """Decorators registering a module's handlers on `app`, acknowledged the surface's way:
+    `@on.action("x")`, `@on.shortcut("y")`, `@on.submission("z")`."""
+
+    def __init__(self, app, surface: Surface):
+        self.app, self.surface = app, surface
+
+    def action(self, action_id: str):
+        return lambda work: self.app.action(action_id)(acked(self.surface, work))
+
+    def shortcut(self, callback_id: str):
+        return lambda work: self.app.shortcut(callback_id)(acked(self.surface, work))
+
+    def submission(self, callback_id: str):
+        return lambda work: self.app.view(callback_id)(submission(self.surface, work))

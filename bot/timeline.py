@@ -12,7 +12,7 @@ from bot import cards, timeline_views as views
 from bot.field_inputs import selected_moment
 from bot.parser import Command, unescape
 from bot.payloads import action, form_values, record_id, selected_value
-from bot.surface import Interaction, Surface, acked, post_response, submission
+from bot.surface import Interaction, Listeners, Surface, post_response
 from crm import contacts, pending, thirdparties, timeline
 from crm.permissions import require_writer
 
@@ -72,35 +72,28 @@ def _typed(state: dict, block_id: str) -> str:
 
 
 def register(app: AsyncApp, surface: Surface) -> None:
-    def on_action(action_id: str):
-        return lambda work: app.action(action_id)(acked(surface, work))
+    on = Listeners(app, surface)
 
-    def on_submission(callback_id: str):
-        return lambda work: app.view(callback_id)(submission(surface, work))
-
-    def on_shortcut(callback_id: str):
-        return lambda work: app.shortcut(callback_id)(acked(surface, work))
-
-    @on_action(views.SHOW)
+    @on.action(views.SHOW)
     async def show(it: Interaction) -> None:
         await it.answer(await timeline_message(it, record_id(action(it.body).get("value"))))
 
-    @on_action(views.OLDER)
+    @on.action(views.OLDER)
     async def older(it: Interaction) -> None:
         thirdparty_id, group, cursor = views.read_page_value(action(it.body).get("value", ""))
         await it.answer(await timeline_message(it, thirdparty_id, group, before_id=cursor), replace=True)
 
-    @on_action(views.NEWER)
+    @on.action(views.NEWER)
     async def newer(it: Interaction) -> None:
         thirdparty_id, group, cursor = views.read_page_value(action(it.body).get("value", ""))
         await it.answer(await timeline_message(it, thirdparty_id, group, after_id=cursor), replace=True)
 
-    @on_action(views.FILTER)
+    @on.action(views.FILTER)
     async def narrow(it: Interaction) -> None:
         thirdparty_id, group, _ = views.read_page_value(selected_value(it.body))
         await it.answer(await timeline_message(it, thirdparty_id, group), replace=True)
 
-    @on_action(views.MENU)
+    @on.action(views.MENU)
     async def card_menu(it: Interaction) -> None:
         what, thirdparty_id = views.read_menu_value(selected_value(it.body))
         if what == "note":
@@ -108,7 +101,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
         else:
             await it.open_form(lambda: _activity_form(it, thirdparty_id))
 
-    @on_action(views.NOTE_EDIT)
+    @on.action(views.NOTE_EDIT)
     async def open_note_edit(it: Interaction) -> None:
         event_id = record_id(action(it.body).get("value"))
 
@@ -116,12 +109,12 @@ def register(app: AsyncApp, surface: Surface) -> None:
             return views.edit_note_modal(event_id, await timeline.note_text(it.ctx, event_id), it.response_url)
         await it.open_form(build)
 
-    @on_action(views.ACTIVITY_DONE)
+    @on.action(views.ACTIVITY_DONE)
     async def done(it: Interaction) -> None:
         changed = await timeline.mark_done(it.ctx, record_id(action(it.body).get("value")))
         await it.answer(cards.notice("Marked done." if changed else "It was already marked done."))
 
-    @on_submission(views.NOTE_NEW)
+    @on.submission(views.NOTE_NEW)
     async def submit_note(it: Interaction):
         state = form_values(it.body)
         thirdparty_id = record_id(it.body["view"].get("private_metadata", ""))
@@ -132,7 +125,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
         await pending.once(it.ctx, f"view:{it.body['view']['id']}", "note.form", create)
         return {}, None
 
-    @on_submission(views.NOTE_EDIT)
+    @on.submission(views.NOTE_EDIT)
     async def submit_note_edit(it: Interaction):
         event_id, timeline_url = views.read_edit_note_metadata(it.body["view"])
         note = await timeline.edit_note(it.ctx, event_id, _typed(form_values(it.body), "text"))
@@ -146,7 +139,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
                 log.info("could not bring the timeline up to date", exc_info=True)
         return {}, refresh if timeline_url else None
 
-    @on_submission(views.ACTIVITY_NEW)
+    @on.submission(views.ACTIVITY_NEW)
     async def submit_activity(it: Interaction):
         state = form_values(it.body)
         thirdparty_id = record_id(it.body["view"].get("private_metadata", ""))
@@ -160,7 +153,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
         await pending.once(it.ctx, f"view:{it.body['view']['id']}", "activity.form", create)
         return {}, None
 
-    @on_shortcut(views.LOG_MESSAGE)
+    @on.shortcut(views.LOG_MESSAGE)
     async def open_log_message(it: Interaction) -> None:
         posted = it.body.get("message") or {}
         channel = (it.body.get("channel") or {}).get("id", "")
@@ -172,7 +165,7 @@ def register(app: AsyncApp, surface: Surface) -> None:
             return views.log_message_modal(unescape(posted.get("text") or ""), source)
         await it.open_form(build)
 
-    @on_submission(views.LOG_MESSAGE)
+    @on.submission(views.LOG_MESSAGE)
     async def submit_log_message(it: Interaction):
         thirdparty_id, source = views.read_log_message_form(it.body["view"])
         text = _typed(form_values(it.body), "text")

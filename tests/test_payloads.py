@@ -7,21 +7,25 @@ from __future__ import annotations
 
 import json
 import os
-from datetime import datetime, timezone
+import dataclasses
+from datetime import date, datetime, timezone
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
 
-from bot import cards, forms, inbox_views, mail_views, timeline_views
+from bot import cards, forms, home_views, inbox_views, mail_views, timeline_views
 from crm.agenda import EventRecord
 from crm.customfields import FieldDefinition
 from crm.inbound.inbox import Inbox, ReceivedEmail
 from crm.fieldtypes import FieldSpec
+from crm.home import Due, Home, Month, OpenDocuments, Portfolio
 from crm.mail import templates
 from crm.mail.oneoff import MailForm, Recipient
 from crm.records import ContactRecord, ThirdPartyRecord
+from crm.stats import RepFigures
 from crm.thirdparties import Card
-from crm.timeline import TimelineEvent, TimelinePage
+from crm.timeline import PlannedEvent, TimelineEvent, TimelinePage
 
 PAYLOADS = Path(__file__).parent / "payloads"
 CREATED = datetime(2026, 11, 3, 9, 30, tzinfo=timezone.utc)
@@ -98,6 +102,27 @@ def sample_timeline() -> dict:
                                            timeline_views.EVERYTHING, user_id="U0ALICE", can_write=True)
 
 
+def sample_home() -> dict:
+    """The App Home of a rep: two prospects of 12, a customer, an open proposal and an unpaid
+    invoice, a meeting to come, and this month's figures."""
+    acme = sample_card().thirdparty
+    globex = dataclasses.replace(acme, id=8, code="CU2611-00008", name="Globex", type="prospect")
+    proposal = templates.SAMPLE_DOCUMENT
+    invoice = dataclasses.replace(proposal, id=2, type="invoice", ref="IN2611-00002", due_on=date(2026, 11, 30),
+                                  total_excl_tax=Decimal("450.00"))
+    meeting = PlannedEvent(29, "U0ALICE", "meeting", "Demo", CREATED, 45, 7, acme.code, acme.name)
+    figures = RepFigures("U0ALICE", prospects=12, customers=1, proposals=3, proposals_amount=Decimal("2500.00"),
+                         signed=1, signed_amount=Decimal("1000.00"), refused=1, invoices_amount=Decimal("450.00"),
+                         margin=Decimal("180.00"), events=9)
+    data = Home(prospects=Portfolio(12, [globex]), customers=Portfolio(1, [acme]),
+                proposals=OpenDocuments(1, {"EUR": Decimal("1000.00")}, [Due(proposal, "Acme Widgets",
+                                                                         Decimal("1000.00"), proposal.valid_until)]),
+                invoices=OpenDocuments(1, {"EUR": Decimal("450.00")}, [Due(invoice, "Acme Widgets", Decimal("450.00"),
+                                                                        invoice.due_on)]),
+                upcoming=[meeting], month=Month("2026-11", "EUR", figures))
+    return home_views.home_view(data, CREATED, can_write=True)
+
+
 EXAMPLES = {
     "record_card": lambda: cards.record_card(sample_card(), can_write=True),
     "shared_card": lambda: cards.record_card(sample_card(), private=False, names={"U0ALICE": "alice"},
@@ -107,6 +132,8 @@ EXAMPLES = {
     "mail_modal": sample_mail_modal,
     "inbox": sample_inbox,
     "timeline": sample_timeline,
+    "home": sample_home,
+    "welcome_home": lambda: home_views.welcome_view(can_write=True),
 }
 
 

@@ -37,7 +37,10 @@ def inbox_message(inbox: Inbox, done: str = "") -> dict:
     else:
         blocks.append(plain_section("No unmatched emails: every email from an unknown sender has been assigned."))
     if inbox.failed:
-        blocks += [divider(), header("Failed or rejected")] + [_failed_line(email) for email in inbox.failed]
+        blocks += [divider(), header(f"Failed or rejected ({inbox.failed_total:,})")]
+        blocks += [_failed_line(email) for email in inbox.failed]
+        if inbox.failed_total > len(inbox.failed):
+            blocks.append(context(f"{inbox.failed_total - len(inbox.failed):,} more, older."))
     return message(done or f"Unmatched emails: {inbox.unmatched_total:,}", blocks)
 
 

@@ -79,7 +79,7 @@ def sample_inbox() -> dict:
         ReceivedEmail(9, "unmatched", "", "buyer@other.example", "Re: your catalogue", "Do you ship to Belgium?",
                       None, CREATED, "", 0)]
     failed = [ReceivedEmail(7, "rejected", "", "", "", "", None, CREATED, "unreadable: no headers", 0)]
-    return inbox_views.inbox_message(Inbox(unmatched, 3, failed))
+    return inbox_views.inbox_message(Inbox(unmatched, 3, failed, 1))
 
 
 def sample_timeline() -> dict:

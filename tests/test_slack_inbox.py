@@ -137,6 +137,7 @@ async def test_a_full_inbox_stays_within_slack_limits(admin, server):
                                   status="failed", reason="attempt 1 of 5 failed: " + "&" * 5000, received_at=START)
     listed = await admin.ask("inbox")  # the stand-in refuses a message over Slack's limits
     assert len(listed["blocks"]) <= 50 and "5 more" in texts(listed)
+    assert "Failed or rejected (20)" in texts(listed) and "5 more, older." in texts(listed)
 
 
 async def test_without_the_list_to_update_the_confirmation_is_a_direct_message(admin, server, slack):

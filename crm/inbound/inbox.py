@@ -35,15 +35,17 @@ class Inbox:
     unmatched: list[ReceivedEmail]  # newest first, at most SHOWN
     unmatched_total: int
     failed: list[ReceivedEmail]  # newest first, at most SHOWN
+    failed_total: int
 
 
 async def inbox(ctx: Context) -> Inbox:
     require_admin(ctx.actor, "see the unmatched emails")
     unmatched = InboundEmail.filter(status="unmatched")
+    failed = InboundEmail.filter(status__in=("failed", "rejected"))
     return Inbox([_received(row) for row in await unmatched.order_by("-received_at", "-id").limit(SHOWN)],
                  await unmatched.count(),
-                 [_received(row) for row in await InboundEmail.filter(status__in=("failed", "rejected")).order_by(
-                     "-received_at", "-id").limit(SHOWN)])
+                 [_received(row) for row in await failed.order_by("-received_at", "-id").limit(SHOWN)],
+                 await failed.count())
 
 
 async def received(ctx: Context, inbound_id: int) -> ReceivedEmail:

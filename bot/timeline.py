@@ -111,8 +111,12 @@ def register(app: AsyncApp, surface: Surface) -> None:
 
     @on.action(views.ACTIVITY_DONE)
     async def done(it: Interaction) -> None:
-        changed = await timeline.mark_done(it.ctx, record_id(action(it.body).get("value")))
-        await it.answer(cards.notice("Marked done." if changed else "It was already marked done."))
+        """Marked done, and the timeline shown again without its Done button."""
+        event_id, thirdparty_id = views.read_done_value(action(it.body).get("value", ""))
+        if not await timeline.mark_done(it.ctx, event_id):
+            await it.answer(cards.notice("It was already marked done."))
+            return
+        await it.answer(await timeline_message(it, thirdparty_id), replace=True)
 
     @on.submission(views.NOTE_NEW)
     async def submit_note(it: Interaction):

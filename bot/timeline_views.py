@@ -95,8 +95,14 @@ def _event_button(event: TimelineEvent, user_id: str, can_write: bool) -> dict |
     if event.code == "NOTE_ADD" and event.user_id == user_id:
         return button("Edit", NOTE_EDIT, str(event.id))
     if event.code == "MANUAL" and event.starts_at and not event.done_at:
-        return button("Done", ACTIVITY_DONE, str(event.id))
+        return button("Done", ACTIVITY_DONE, f"{event.id}:{event.thirdparty_id}")
     return None
+
+
+def read_done_value(value: str) -> tuple[int, int]:
+    """A Done button's value: the event, and the third party whose timeline it is on."""
+    event, _, thirdparty = str(value).partition(":")
+    return record_id(event), record_id(thirdparty)
 
 
 def read_page_value(value: str) -> tuple[int, str, int | None]:

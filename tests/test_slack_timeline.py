@@ -157,9 +157,15 @@ async def test_a_readonly_user_reads_the_timeline_and_writes_nothing(alice, http
     shown = await reader.ask("timeline Acme")
     assert "Call: Renewal" in texts(shown) and "Done" not in buttons(shown)
     assert "read-only" in texts(await reader.ask("note Acme hello"))
-    assert "read-only" in texts(await reader.press("activity_done", str((await Event.get(code="MANUAL")).id)))
+    assert "read-only" in texts(await reader.press("activity_done", f"{(await Event.get(code='MANUAL')).id}:{tp.id}"))
     assert not await Event.filter(code="NOTE_ADD").exists()
     assert (await Event.get(code="MANUAL")).done_at is None
+
+    call = await Event.get(code="MANUAL")
+    done = await alice.press("activity_done", f"{call.id}:{tp.id}")  # the timeline again, without Done
+    assert done["replace_original"] and "Call: Renewal" in texts(done) and "Done" not in buttons(done)
+    assert "already marked done" in texts(await alice.press("activity_done", f"{call.id}:{tp.id}"))
+    assert (await Event.get(id=call.id)).done_at is not None
 
 
 @pytest.mark.database_free

@@ -195,11 +195,12 @@ async def test_post_here_uploads_the_file_back_with_files_upload_v2_once(alice, 
     button = next(b["accessory"] for b in listed["blocks"] if b.get("accessory", {}).get("action_id") == "file_post")
     assert button["value"] == str(record.id)
 
+    answered = len(slack.responses)
     await alice.action("file_post", str(record.id))
-    await alice.action("file_post", str(record.id))  # a double click
+    await alice.action("file_post", str(record.id))  # a double click: whichever runs second says so
     await slack.wait_for("files.completeUploadExternal", timeout=15.0)
-    again = await alice.answers(timeout=15.0)  # the second click waits for the first's upload
-    assert "posted here already" in texts(again[0])
+    said = await slack.wait_for_response(answered + 1, timeout=15.0)
+    assert ["posted here already" in texts(response.body) for response in said[answered:]] == [True]
     assert [(f.filename, f.content, f.channel_id) for f in slack.files.values()] == [("contract.pdf", CONTRACT, CHANNEL)]
 
 

@@ -16,7 +16,7 @@ async def test_doctor_reports_each_part_in_words(tmp_path, own_database, slack):
     code, lines = await doctor(tmp_path, env)
     assert code == 1
     assert lines[0] == "ok   configuration: every variable is valid"
-    assert lines[1] == "FAIL database: 13 migration(s) not applied; run `crm db upgrade`"
+    assert lines[1] == "FAIL database: 14 migration(s) not applied; run `crm db upgrade`"
     assert lines[2].startswith("ok   slack: connected to")
 
     upgraded, output = await (await Process("db upgrade", env, tmp_path).start()).stop(terminate=False)

@@ -20,7 +20,8 @@ CRM = Path(sys.executable).with_name("crm")
 MIGRATIONS = ["0001_initial", "0002_thirdparty_email_key", "0003_integrity_and_indexes", "0004_product_catalogue",
               "0005_commercial_documents", "0006_search_indexes", "0007_merge_and_erasure",
               "0008_checked_values", "0009_scheduled_jobs", "0010_email",
-              "0011_search_words", "0012_inbound_email", "0013_agenda_and_files"]
+              "0011_search_words", "0012_inbound_email", "0013_agenda_and_files",
+              "0014_search_words_plans"]
 CREATED = datetime(2025, 3, 1, 10, 0, tzinfo=timezone.utc)
 # third parties as version 0001 stored them: no email_key column yet, names folded to [0-9a-z]
 OLD_ROWS = [

@@ -7,6 +7,7 @@ import pytest
 
 from bot.search import PAGE_ACTIONS
 from crm import clock, contacts, search, thirdparties
+from crm.db import connection as db_connection
 from crm.errors import Ambiguous, ValidationError
 from crm.normalize import fold, name_key
 from models import ThirdParty
@@ -194,3 +195,16 @@ async def test_a_word_many_records_hold_follows_every_change_of_them(db):
     assert ([tp.name for tp in page.records], page.total) == (["Paris Bistro", "Boulangerie 02", "Boulangerie 03"],
                                                             search.TYPOS_BELOW)
     assert (await search.find(context(), "parisien")).total == 0
+
+
+@pytest.mark.postgres_only
+async def test_the_words_trigger_plans_each_call_for_the_tables_as_they_are(db):
+    """A plan kept from when the tables were small would scan every third party's words at each
+    creation (migration 0014)."""
+    connection = db_connection()
+    [row] = await connection.execute_query_dict(
+        "SELECT proconfig FROM pg_proc WHERE proname = 'crm_index_thirdparty_words'")
+    assert "plan_cache_mode=force_custom_plan" in row["proconfig"]
+    for number in range(12):  # past the calls after which a kept plan would be generic
+        await thirdparties.create(context(), {"name": f"Acme {number}", "type": "customer"})
+    assert len(await search.search(context(), "acme", limit=20)) == 12

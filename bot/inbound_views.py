@@ -5,6 +5,7 @@ from __future__ import annotations
 from bot.blocks import actions, button, context, escape, message, plain_section, section
 from bot.timeline_views import SHOW as SHOW_TIMELINE
 from crm.inbound.intake import Logged
+from crm.inbound.parsing import named_address
 
 SUMMARY_CUSTOMERS = 20  # customers a summary shows, each a section with a button; the rest counted
 LINES_EACH = 5  # emails listed per customer; the rest counted
@@ -41,7 +42,7 @@ def emails_summary(emails: list[Logged]) -> dict:
 
 
 def _sender(logged: Logged) -> str:
-    return f"{logged.sender_name} <{logged.sender}>" if logged.sender_name else logged.sender
+    return named_address(logged.sender_name, logged.sender)
 
 
 def _open(logged: Logged, text: str = "Open timeline") -> dict:

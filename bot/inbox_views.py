@@ -15,6 +15,7 @@ from bot.cards import WARNING
 from bot.payloads import Stale, record_id
 from crm.inbound.inbox import Inbox, ReceivedEmail
 from crm.inbound.intake import Logged
+from crm.inbound.parsing import named_address
 from crm.records import ThirdPartyRecord
 
 ASSIGN = "inbox_assign"  # the button of an email in the list
@@ -74,7 +75,7 @@ def _failed_line(email: ReceivedEmail) -> dict:
 def assign_modal(email: ReceivedEmail, inbox_url: str | None) -> dict:
     """The form that logs `email` on the third party chosen; `inbox_url` is where the list it was
     opened from can be brought up to date afterwards."""
-    sender = f"{email.sender_name} <{email.sender}>" if email.sender_name else email.sender
+    sender = named_address(email.sender_name, email.sender)
     blocks = [plain_section(f"From: {sender or '(no sender)'}\nSubject: {email.subject or '(no subject)'}"),
               context(f"Written {when(email.written_at or email.received_at)}"
                       + (f" · {_attachments(email)}" if email.attachments else ""))]

@@ -219,19 +219,20 @@ class Listener:
         """The next non-empty batch, read; None after the last."""
         async for fetched in batches:
             if fetched:
-                return await asyncio.to_thread(self._read, fetched)
+                return await self._read(fetched)
         return None
 
-    def _read(self, fetched: list[tuple[int, bytes]]) -> list[tuple[int, Read]]:
+    async def _read(self, fetched: list[tuple[int, bytes]]) -> list[tuple[int, Read]]:
+        """The messages parsed off the event loop (one may be megabytes)."""
         cap = self.ctx.settings.file_max_mb * MEGABYTE
-        return [(uid, intake.read(raw, cap)) for uid, raw in fetched]
+        return await asyncio.to_thread(lambda: [(uid, intake.read(raw, cap)) for uid, raw in fetched])
 
     async def _retry(self, session: Session) -> None:
         """Try again the emails whose processing failed and is due again."""
         due = await intake.due_again(self.server.key, session.uidvalidity, clock.now())
         if due:
             fetched = await session.fetch(due)
-            await notices.tell_reps(self.ctx.settings, await self._take(session, self._read(fetched)))
+            await notices.tell_reps(self.ctx.settings, await self._take(session, await self._read(fetched)))
             await intake.left_mailbox(self.server.key, session.uidvalidity, set(due) - {uid for uid, _ in fetched})
 
     async def _take(self, session: Session, batch: list[tuple[int, Read]]) -> list[Logged]:

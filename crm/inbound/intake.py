@@ -26,7 +26,7 @@ from crm.errors import DatabaseUnavailable, OutcomeUnknown, ValidationError
 from crm.filestore import MEGABYTE, FileStore
 from crm.inbound import bounces, matching
 from crm.inbound.matching import Match
-from crm.inbound.parsing import Incoming, Unreadable, parse
+from crm.inbound.parsing import Incoming, Unreadable, named_address, parse
 from crm.permissions import SYSTEM
 from models import CampaignRecipient, InboundEmail, ThirdParty
 
@@ -140,13 +140,15 @@ async def _record(ctx: Context, uow: UnitOfWork, position: Position, key: str, i
         return None
     row = await _save(uow, position, key, incoming, before, status="logged", reason=f"matched by {found.how}",
                       attachments=stored, found=found)
+    if found.campaign_recipient_id:  # a reply to a campaign email
+        await CampaignRecipient.filter(id=found.campaign_recipient_id, status="sent").using_db(uow.connection).update(
+            status="replied")
     return await log_event(uow, row, SYSTEM)
 
 
 async def log_event(uow: UnitOfWork, row: InboundEmail, actor) -> Logged:
-    """The EMAIL_IN event of `row`, now on its third party's timeline; a reply to a campaign
-    email marks its recipient `replied`."""
-    who = f"{row.sender_name} <{row.sender}>" if row.sender_name else row.sender
+    """The EMAIL_IN event of `row`, now on its third party's timeline."""
+    who = named_address(row.sender_name, row.sender)
     await agenda.record(uow, "EMAIL_IN", actor, row.thirdparty_id, f"Email from {who}: {row.subject or '(no subject)'}",
                         contact_id=row.contact_id, document_id=row.document_id, details={
                             "inbound_email_id": row.id, "from": row.sender, "from_name": row.sender_name,
@@ -169,14 +171,10 @@ async def _save(uow: UnitOfWork, position: Position, key: str, incoming: Incomin
     """The email's row, with its fate (a failed one's row is brought up to date)."""
     values = dict(
         mailbox=position.mailbox, uidvalidity=position.uidvalidity, uid=position.uid, status=status, reason=reason,
-        next_attempt_at=None, sender=incoming.sender[:255], sender_name=incoming.sender_name[:255],
-        subject=incoming.subject, excerpt=incoming.excerpt, written_at=incoming.date, received_at=uow.now,
+        next_attempt_at=None, **_about(incoming), written_at=incoming.date, received_at=uow.now,
         attachments=list(attachments) + [{"name": name, "too_large": True} for name in incoming.too_large],
         thirdparty_id=found.thirdparty_id if found else None, contact_id=found.contact_id if found else None,
         document_id=found.document_id if found else None)
-    if found and found.campaign_recipient_id:
-        await CampaignRecipient.filter(id=found.campaign_recipient_id, status="sent").using_db(uow.connection).update(
-            status="replied")
     if before is None:
         return await InboundEmail.create(message_id=key, using_db=uow.connection, **values)
     values["attempts"] = before.attempts + 1
@@ -189,12 +187,17 @@ async def _failed(ctx: Context, position: Position, key: str, incoming: Incoming
     attempts = before.attempts + 1 if before else 1
     again = ctx.now() + FIRST_RETRY * 2 ** (attempts - 1) if attempts < MAX_ATTEMPTS else None
     reason = f"attempt {attempts} of {MAX_ATTEMPTS} failed: {error!r}"[:5000]
-    values = dict(status="failed", reason=reason, next_attempt_at=again, sender=incoming.sender[:255],
-                  sender_name=incoming.sender_name[:255], subject=incoming.subject, excerpt=incoming.excerpt)
+    values = dict(status="failed", reason=reason, next_attempt_at=again, **_about(incoming))
     if before is None:
         await _settle_alone(ctx, position, key, **values)
     else:
         await InboundEmail.filter(id=before.id).update(attempts=attempts, **values)
+
+
+def _about(incoming: Incoming) -> dict:
+    """What an email's row says of it, whatever became of it."""
+    return dict(sender=incoming.sender[:255], sender_name=incoming.sender_name[:255], subject=incoming.subject,
+                excerpt=incoming.excerpt)
 
 
 async def _settle_alone(ctx: Context, position: Position, key: str, status: str, reason: str, **values) -> None:

@@ -72,6 +72,11 @@ class Incoming:
         return text if len(text) <= EXCERPT else text[:EXCERPT - 1] + "…"
 
 
+def named_address(name: str, address: str) -> str:
+    """A sender as people read one: `Zoë Núñez <zoe@globex.example>`, or the address alone."""
+    return f"{name} <{address}>" if name else address
+
+
 def parse(raw: bytes, max_attachment_bytes: int) -> Incoming:
     """The message `raw` as plain data; attachments above `max_attachment_bytes` are named in
     `too_large`, not kept."""

@@ -25,7 +25,7 @@ from crm.context import Context
 from crm.customfields import FieldDefinition
 from crm.errors import NotFound, ValidationError
 from crm.normalize import fold
-from crm.permissions import visible_thirdparties
+from crm.permissions import held_by, visible_thirdparties
 from crm.quoting import quoting
 from models import Contact, CustomFieldValue, PendingAction, ThirdParty
 
@@ -198,7 +198,7 @@ def _rep(ctx: Context, term: Term) -> Q:
         if not match:
             raise _bad(term, "give a person as @name, a Slack user ID, or me")
         user_id = match[1] or match[2]
-    return Q(id__in=Subquery(ThirdParty.filter(sales_reps__id=user_id).values("id")))
+    return Q(id__in=held_by(user_id))
 
 
 def _plain(column: str, lookup: str = "iexact", clean: Callable[[str], str] = str.strip) -> Callable:

@@ -1,10 +1,11 @@
 """Who may do what, and see what. Every rule is checked here, in the domain, whatever the surface."""
 from dataclasses import dataclass
 
+from tortoise.expressions import Q, Subquery
 from tortoise.queryset import QuerySet
 
 from crm.errors import Forbidden, NotFound
-from models import ThirdParty
+from models import Document, ThirdParty
 
 
 @dataclass(frozen=True)
@@ -41,6 +42,18 @@ def visible_thirdparties(actor: Actor) -> QuerySet[ThirdParty]:
     custom values are read through their third party, so they follow it.
     """
     return ThirdParty.all()
+
+
+def visible_documents(actor: Actor) -> QuerySet[Document]:
+    """The documents `actor` may see: those of the third parties they see, and those kept for the
+    books after their third party was erased."""
+    return Document.filter(Q(thirdparty_id__in=Subquery(visible_thirdparties(actor).values("id")))
+                           | Q(thirdparty_id__isnull=True))
+
+
+def held_by(rep_id: str) -> Subquery:
+    """The ids of the third parties `rep_id` is a sales rep of."""
+    return Subquery(ThirdParty.filter(sales_reps__id=rep_id).values("id"))
 
 
 async def visible_thirdparty(actor: Actor, thirdparty_id: int, connection=None, *, for_update: bool = False) -> ThirdParty:

@@ -14,14 +14,12 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass
 
-from tortoise.expressions import Q, Subquery
-
 from crm import agenda, records, thirdparties
 from crm.context import Context, UnitOfWork
 from crm.errors import ValidationError
-from crm.permissions import require_admin, visible_thirdparties
+from crm.permissions import held_by, require_admin, visible_documents, visible_thirdparties
 from crm.users import ensure_users
-from models import Document, ThirdParty
+from models import Document
 
 OPEN_STATUSES = ("draft", "validated")
 WHAT = "reassign a rep's third parties and documents"
@@ -76,14 +74,11 @@ def _check(ctx: Context, from_id: str, to_id: str) -> tuple[str, str]:
 
 
 def _portfolio(ctx: Context, rep_id: str):
-    return visible_thirdparties(ctx.actor).filter(
-        id__in=Subquery(ThirdParty.filter(sales_reps__id=rep_id).values("id"))).order_by("id")
+    return visible_thirdparties(ctx.actor).filter(id__in=held_by(rep_id)).order_by("id")
 
 
 def _open_documents(ctx: Context, rep_id: str):
-    visible = Subquery(visible_thirdparties(ctx.actor).values("id"))
-    return Document.filter(Q(thirdparty_id__in=visible) | Q(thirdparty_id__isnull=True),
-                           rep_id=rep_id, status__in=OPEN_STATUSES).order_by("id")
+    return visible_documents(ctx.actor).filter(rep_id=rep_id, status__in=OPEN_STATUSES).order_by("id")
 
 
 def _replaced(reps: list[str], from_id: str, to_id: str) -> list[str]:

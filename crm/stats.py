@@ -25,15 +25,15 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from tortoise import connections
-from tortoise.expressions import Q, Subquery
+from tortoise.expressions import Q
 from tortoise.functions import Count
 
 from crm import money
 from crm.context import Context
 from crm.db import sql
 from crm.periods import Period
-from crm.permissions import visible_thirdparties
-from models import Document, DocumentLine, Event, ThirdParty
+from crm.permissions import held_by, visible_documents, visible_thirdparties
+from models import DocumentLine, Event
 
 SIGNED, REFUSED = "PROPAL_CLOSE_SIGNED", "PROPAL_CLOSE_REFUSED"
 COUNTED_TYPES = ("proposal", "order", "invoice")
@@ -163,7 +163,7 @@ class _Portfolio:
 async def _portfolio(ctx: Context, rep_id: str | None) -> _Portfolio:
     active = visible_thirdparties(ctx.actor).filter(status="active")
     if rep_id:
-        active = active.filter(id__in=_held_by(rep_id))
+        active = active.filter(id__in=held_by(rep_id))
     return _Portfolio(await active.values("id", "type"), await reps_in_order(rep_id))
 
 
@@ -188,17 +188,12 @@ def _add_kinds(target: RepFigures, kinds: tuple[bool, bool]) -> None:
     target.customers += kinds[1]
 
 
-def _held_by(rep_id: str) -> Subquery:
-    return Subquery(ThirdParty.filter(sales_reps__id=rep_id).values("id"))
-
-
 def _documents(ctx: Context, rep_id: str | None):
     """Documents of the third parties the actor may see, and those whose third party was erased;
     with `rep_id`, only those that may be that rep's (attribution then picks theirs)."""
-    visible = Subquery(visible_thirdparties(ctx.actor).values("id"))
-    query = Document.filter(Q(thirdparty_id__in=visible) | Q(thirdparty_id__isnull=True))
+    query = visible_documents(ctx.actor)
     if rep_id:
-        query = query.filter(Q(rep_id=rep_id) | Q(rep_id__isnull=True, thirdparty_id__in=_held_by(rep_id)))
+        query = query.filter(Q(rep_id=rep_id) | Q(rep_id__isnull=True, thirdparty_id__in=held_by(rep_id)))
     return query
 
 

@@ -2,18 +2,12 @@
 listener, or by an admin assigning an unmatched one)."""
 from __future__ import annotations
 
-import asyncio
-import logging
 from collections import defaultdict
 
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot import inbound_views as views
+from bot.notices import bot_client, notify
 from crm.inbound.intake import Logged
 from crm.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 async def tell_reps(settings: Settings, logged: list[Logged]) -> None:
@@ -26,14 +20,7 @@ async def tell_reps(settings: Settings, logged: list[Logged]) -> None:
     for email_logged in logged:
         for rep in email_logged.rep_ids or ([settings.notify_channel] if settings.notify_channel else []):
             told[rep].append(email_logged)
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client = bot_client(settings)
     for rep, emails in told.items():
         notice = views.new_email_message(emails[0]) if len(emails) == 1 else views.emails_summary(emails)
-        try:
-            channel = rep if rep == settings.notify_channel else (
-                await client.conversations_open(users=rep))["channel"]["id"]
-            await client.chat_postMessage(channel=channel, **notice)
-        except SlackApiError as refused:
-            log.warning("imap: Slack refused the notice to %s (%s)", rep, refused.response.get("error"))
-        except (OSError, asyncio.TimeoutError) as error:
-            log.warning("imap: Slack did not answer the notice to %s (%r)", rep, error)
+        await notify(client, rep, notice, direct=rep != settings.notify_channel, what="email notice")

@@ -3,17 +3,10 @@ minutes before, once: each reminder is claimed in the database before it is sent
 workers never send the same one."""
 from __future__ import annotations
 
-import asyncio
-import logging
-
-from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
-
 from bot import timeline_views as views
+from bot.notices import bot_client, notify
 from crm import clock, timeline
 from crm.settings import Settings
-
-log = logging.getLogger(__name__)
 
 
 async def remind(settings: Settings) -> None:
@@ -21,14 +14,8 @@ async def remind(settings: Settings) -> None:
     if not settings.slack_bot_token:
         return
     now = clock.now()
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client = bot_client(settings)
     for planned in await timeline.due_reminders(now):
-        if not await timeline.mark_reminded(planned.id, now):
-            continue  # another worker has it
-        try:
-            channel = (await client.conversations_open(users=planned.user_id))["channel"]["id"]
-            await client.chat_postMessage(channel=channel, **views.reminder_message(planned))
-        except SlackApiError as refused:  # the user left, the app was removed: nothing to retry
-            log.warning("reminder %s: Slack refused it (%s)", planned.id, refused.response.get("error"))
-        except (OSError, asyncio.TimeoutError) as error:  # at most once: a lost reminder is not sent twice
-            log.warning("reminder %s: Slack did not answer (%r)", planned.id, error)
+        if await timeline.mark_reminded(planned.id, now):  # else another worker has it
+            await notify(client, planned.user_id, views.reminder_message(planned), direct=True,
+                         what=f"reminder {planned.id}")

@@ -6,9 +6,9 @@ import asyncio
 import logging
 
 from slack_sdk.errors import SlackApiError
-from slack_sdk.web.async_client import AsyncWebClient
 
 from bot import campaign_views as views
+from bot.notices import bot_client
 from crm import clock, jobs
 from crm.campaigns import service
 from crm.campaigns.sender import Sender
@@ -36,7 +36,7 @@ async def show_progress(settings: Settings) -> None:
     it sends (this job runs every few seconds), and post a summary when it is done."""
     if not settings.slack_bot_token:
         return
-    client = AsyncWebClient(token=settings.slack_bot_token, base_url=settings.slack_api_url)
+    client = bot_client(settings)
     for campaign, tally in await service.progress_to_show():
         shown = clock.now()
         try:
